@@ -1,0 +1,48 @@
+"""crmkit: a plugin-based CRM framework and SDK.
+
+``crmkit.open(url_or_project)`` gives a :class:`CRM`. Plugin authors use
+``crmkit.entity``, ``crmkit.field``, ``crmkit.Entity``, ``crmkit.EventType``,
+``crmkit.ViewSection`` and ``crmkit.hookimpl``.
+
+Heavy parts (SQLAlchemy, the CRM itself) are imported on first use, so that
+importing crmkit, or running ``crmkit --help``, stays fast.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from crmkit.crm import CRM, open
+    from crmkit.entities import Entity, entity, field
+    from crmkit.events import Event, EventType
+    from crmkit.migrations.runner import MigrationBranch
+    from crmkit.plugins.hookspecs import hookimpl
+    from crmkit.view import CustomerView, ViewSection
+
+_LAZY = {
+    "CRM": "crmkit.crm",
+    "open": "crmkit.crm",
+    "Entity": "crmkit.entities",
+    "entity": "crmkit.entities",
+    "field": "crmkit.entities",
+    "Event": "crmkit.events",
+    "EventType": "crmkit.events",
+    "MigrationBranch": "crmkit.migrations.runner",
+    "hookimpl": "crmkit.plugins.hookspecs",
+    "CustomerView": "crmkit.view",
+    "ViewSection": "crmkit.view",
+}
+
+__all__ = [*_LAZY, "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'crmkit' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)

@@ -1,0 +1,63 @@
+"""The core's own hook implementations, all ``trylast`` so plugins can override them.
+
+crmkit registers this module as the plugin ``crmkit.core`` in every CRM: the
+core entity and event types, the storage backends for ``sqlite://``,
+``postgresql://`` and ``memory://``, CSV and JSON Lines import/export, and the
+core migration branch come through the same hooks an outside plugin uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from crmkit.entities.core import CORE_ENTITY_CLASSES
+from crmkit.events.model import CORE_EVENT_TYPES, EventType
+from crmkit.io.formats import (
+    CsvExporter,
+    CsvImporter,
+    Exporter,
+    Importer,
+    JsonLinesExporter,
+    JsonLinesImporter,
+)
+from crmkit.migrations.runner import CORE_BRANCH, MigrationBranch
+from crmkit.plugins.hookspecs import hookimpl
+from crmkit.storage.base import StorageBackend
+
+
+@hookimpl(trylast=True)
+def crmkit_register_entity_types() -> Sequence[type]:
+    return list(CORE_ENTITY_CLASSES)
+
+
+@hookimpl(trylast=True)
+def crmkit_register_event_types() -> Sequence[EventType]:
+    return list(CORE_EVENT_TYPES)
+
+
+@hookimpl(trylast=True)
+def crmkit_migrations() -> Sequence[MigrationBranch]:
+    return [CORE_BRANCH]
+
+
+@hookimpl(trylast=True)
+def crmkit_storage_backend(url: str) -> StorageBackend | None:
+    if url.startswith("memory:"):
+        from crmkit.storage.memory import MemoryBackend
+
+        return MemoryBackend(url)
+    if url.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:", "postgres:")):
+        from crmkit.storage.sql.backend import SqlBackend
+
+        return SqlBackend(url)
+    return None
+
+
+@hookimpl(trylast=True)
+def crmkit_register_importers() -> Sequence[Importer]:
+    return [CsvImporter(), JsonLinesImporter()]
+
+
+@hookimpl(trylast=True)
+def crmkit_register_exporters() -> Sequence[Exporter]:
+    return [CsvExporter(), JsonLinesExporter()]

@@ -1,0 +1,58 @@
+"""Printing results: aligned tables for people, JSON for scripts."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import click
+
+from crmkit.serialize import to_jsonable
+
+
+def echo_json(value: Any) -> None:
+    """Print ``value`` as indented JSON (entities, dates and decimals converted)."""
+    click.echo(json.dumps(to_jsonable(value), indent=2, ensure_ascii=False))
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    if hasattr(value, "isoformat"):
+        text = value.isoformat()
+        return str(text[:16].replace("T", " ") if "T" in text else text)
+    return str(value)
+
+
+def echo_table(
+    rows: Sequence[Mapping[str, Any]], columns: Sequence[tuple[str, str]], *, empty: str = ""
+) -> None:
+    """Print ``rows`` as an aligned table with ``(key, header)`` columns."""
+    if not rows:
+        if empty:
+            click.echo(empty)
+        return
+    cells = [[_cell(r.get(key)) for key, _ in columns] for r in rows]
+    widths = [
+        min(40, max(len(header), *(len(c[i]) for c in cells)))
+        for i, (_, header) in enumerate(columns)
+    ]
+
+    def fit(text: str, width: int) -> str:
+        return text if len(text) <= width else text[: width - 1] + "…"
+
+    click.echo("  ".join(h.ljust(w) for (_, h), w in zip(columns, widths, strict=True)).rstrip())
+    click.echo("  ".join("-" * w for w in widths))
+    for row in cells:
+        click.echo("  ".join(fit(c, w).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+
+
+def echo_record(record: Mapping[str, Any]) -> None:
+    """Print one record as ``field: value`` lines, skipping empty values."""
+    items = [(k, _cell(v)) for k, v in record.items() if v not in (None, "", [], {})]
+    width = max((len(k) for k, _ in items), default=0)
+    for key, value in items:
+        click.echo(f"{key.ljust(width)}  {value}")

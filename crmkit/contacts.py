@@ -1,0 +1,284 @@
+"""Contacts: add, find, change, delete, search and bulk-add people."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from crmkit.entities.base import utcnow
+from crmkit.entities.core import Affiliation, Contact
+from crmkit.entities.types import EntityType
+from crmkit.errors import DuplicateError, NotFound, ValidationError
+from crmkit.repository import Service
+from crmkit.serialize import to_jsonable
+from crmkit.storage.query import AnyOf, Cond, Filter, Query, where_from
+from crmkit.view import Membership
+
+if TYPE_CHECKING:
+    from crmkit.uow import UnitOfWork
+
+BULK_BATCH = 2000
+NAME_FIELDS = ("first_name", "last_name", "email")
+SEARCH_FIELDS = ("first_name", "last_name", "email", "phone", "job_title", "city")
+
+
+def looks_like_id(ref: str) -> bool:
+    """A 36-character UUID string (the form crmkit ids take)."""
+    return len(ref) == 36 and ref.count("-") == 4
+
+
+class Contacts(Service):
+    """People the business deals with. Contacts are named by id or email."""
+
+    @property
+    def _etype(self) -> EntityType:
+        return self._crm.entity_type("contact")
+
+    def add(self, **fields: Any) -> Contact:
+        """Add a contact; email and phone are normalised, custom fields validated.
+
+        ``org`` (an organization id or name) and ``role`` link the new contact
+        to an organization in the same transaction.
+        """
+        org = fields.pop("org", None)
+        role = fields.pop("role", None)
+
+        def work(uow: UnitOfWork) -> Contact:
+            row = self._crm.rules("contact").clean(fields)
+            if not any(row.get(n) for n in NAME_FIELDS):
+                raise ValidationError(
+                    "contact", "email", "a contact needs a first name, last name or email"
+                )
+            self._check_email_free(uow, row.get("email"))
+            contact = Contact(**row)
+            uow.tx.add(self._etype, self._etype.to_row(contact))
+            uow.raise_event(
+                "contact.created", {"contact": to_jsonable(contact)}, subject_id=contact.id
+            )
+            if org is not None:
+                uow.contacts.link(contact.id, org, role=role)
+            return contact
+
+        return self._write(work)
+
+    def _check_email_free(
+        self, uow: UnitOfWork, email: str | None, skip_id: str | None = None
+    ) -> None:
+        if email is None:
+            return
+        other = uow.tx.get_by(self._etype, "email", email)
+        if other is not None and other["id"] != skip_id:
+            raise DuplicateError(
+                "contact", "email", f"{email} is already used by contact {other['id']}"
+            )
+
+    def find(self, ref: str) -> Contact | None:
+        """The contact with this id or email, or ``None``."""
+
+        def work(uow: UnitOfWork) -> Contact | None:
+            row = self._lookup(uow, ref)
+            return Contact(**row) if row is not None else None
+
+        return self._read(work)
+
+    def _lookup(self, uow: UnitOfWork, ref: str) -> dict[str, Any] | None:
+        ref = ref.strip()
+        if looks_like_id(ref):
+            return uow.tx.get(self._etype, ref)
+        if "@" in ref:
+            row = uow.tx.get_by(self._etype, "email", ref)
+            if row is None:
+                try:
+                    from crmkit.normalize import normalize_email
+
+                    email = normalize_email(ref)
+                except ValueError:
+                    return None
+                if email != ref:
+                    row = uow.tx.get_by(self._etype, "email", email)
+            return row
+        return None
+
+    def get(self, ref: str) -> Contact:
+        """The contact with this id or email; :class:`NotFound` if there is none."""
+        contact = self.find(ref)
+        if contact is None:
+            raise NotFound("contact", ref)
+        return contact
+
+    def update(self, ref: str, **changes: Any) -> Contact:
+        """Change fields of a contact; ``custom`` is merged key by key (``None`` removes)."""
+
+        def work(uow: UnitOfWork) -> Contact:
+            current = self._lookup(uow, ref)
+            if current is None:
+                raise NotFound("contact", ref)
+            values = dict(changes)
+            if "custom" in values and values["custom"] is not None:
+                merged = {**current["custom"], **values["custom"]}
+                values["custom"] = {k: v for k, v in merged.items() if v is not None}
+            row = self._crm.rules("contact").clean(values, partial=True, record=current["id"])
+            self._check_email_free(uow, row.get("email"), skip_id=current["id"])
+            diff = {k: [current.get(k), v] for k, v in row.items() if current.get(k) != v}
+            if not diff:
+                return Contact(**current)
+            row["updated_at"] = utcnow()
+            uow.tx.update(self._etype, current["id"], row)
+            uow.raise_event(
+                "contact.updated",
+                {"contact_id": current["id"], "changes": to_jsonable(diff)},
+                subject_id=current["id"],
+            )
+            return Contact(**{**current, **row})
+
+        return self._write(work)
+
+    def delete(self, ref: str) -> None:
+        """Delete a contact with its organization links and timeline."""
+
+        def work(uow: UnitOfWork) -> None:
+            current = self._lookup(uow, ref)
+            if current is None:
+                raise NotFound("contact", ref)
+            cid = current["id"]
+            uow.tx.delete_where(self._crm.entity_type("affiliation"), Cond("contact_id", "eq", cid))
+            uow.tx.delete_where(self._crm.entity_type("interaction"), Cond("contact_id", "eq", cid))
+            uow.tx.delete(self._etype, cid)
+            uow.raise_event("contact.deleted", {"contact_id": cid}, subject_id=cid)
+
+        self._write(work)
+
+    def list(
+        self,
+        where: Mapping[str, Any] | Iterable[Filter] | None = None,
+        *,
+        order_by: Sequence[str] = ("last_name", "first_name"),
+        limit: int | None = 50,
+        offset: int = 0,
+    ) -> list[Contact]:
+        """A page of contacts matching ``where`` (``{"city": "Paris"}`` or filters)."""
+        query = Query(where_from(where), tuple(order_by), limit, offset)
+        self._crm.check_query("contact", query)
+        return self._read(lambda uow: [Contact(**r) for r in uow.tx.query(self._etype, query)])
+
+    def search(self, text: str, *, limit: int | None = 50, offset: int = 0) -> list[Contact]:
+        """Contacts whose name, email, phone, job title or city contains ``text``."""
+        words = text.split()
+        if not words:
+            return []
+        clauses: list[Filter] = [
+            AnyOf(tuple(Cond(f, "contains", w) for f in SEARCH_FIELDS)) for w in words
+        ]
+        flt: Filter = clauses[0] if len(clauses) == 1 else where_from(clauses)  # type: ignore[assignment]
+        query = Query(flt, ("last_name", "first_name"), limit, offset)
+        return self._read(lambda uow: [Contact(**r) for r in uow.tx.query(self._etype, query)])
+
+    def count(self, where: Mapping[str, Any] | Iterable[Filter] | None = None) -> int:
+        flt = where_from(where)
+        return self._read(lambda uow: uow.tx.count(self._etype, flt))
+
+    def add_many(self, records: Iterable[Mapping[str, Any]], *, source: str = "api") -> list[str]:
+        """Add many contacts in one transaction; returns their ids in order.
+
+        Each record is validated like :meth:`add`; the first invalid record
+        aborts the whole call (nothing is written) with an error naming its
+        position. One ``contact.imported`` event is raised per batch of
+        ``BULK_BATCH`` contacts instead of one ``contact.created`` per contact.
+        """
+        rules = self._crm.rules("contact")
+        etype = self._etype
+
+        def work(uow: UnitOfWork) -> list[str]:
+            ids: list[str] = []
+            batch: list[dict[str, Any]] = []
+            seen: dict[str, int] = {}
+            for index, record in enumerate(records):
+                label = f"#{index + 1}"
+                row = rules.clean(record, record=label)
+                if not any(row.get(n) for n in NAME_FIELDS):
+                    raise ValidationError(
+                        "contact", "email", "a contact needs a first name, last name or email",
+                        record=label,
+                    )
+                email = row.get("email")
+                if email is not None:
+                    if email in seen:
+                        raise DuplicateError(
+                            "contact", "email", f"{email} is also record #{seen[email]}",
+                            record=label,
+                        )
+                    seen[email] = index + 1
+                batch.append(etype.to_row(Contact(**row)))
+                if len(batch) >= BULK_BATCH:
+                    ids.extend(self._flush(uow, batch, source))
+                    batch = []
+            if batch:
+                ids.extend(self._flush(uow, batch, source))
+            return ids
+
+        return self._write(work)
+
+    def _flush(self, uow: UnitOfWork, rows: list[dict[str, Any]], source: str) -> list[str]:
+        emails = [r["email"] for r in rows if r.get("email")]
+        taken = uow.tx.existing_values(self._etype, "email", emails) if emails else set()
+        if taken:
+            email = sorted(taken)[0]
+            raise DuplicateError("contact", "email", f"{email} is already used by another contact")
+        uow.tx.add_many(self._etype, rows)
+        ids = [r["id"] for r in rows]
+        uow.raise_event("contact.imported", {"ids": ids, "count": len(ids), "source": source})
+        return ids
+
+    # -- organizations ---------------------------------------------------
+    def link(self, contact: str, organization: str, *, role: str | None = None) -> Affiliation:
+        """Link a contact to an organization (by id or exact name) with a role."""
+
+        def work(uow: UnitOfWork) -> Affiliation:
+            current = self._lookup(uow, contact)
+            if current is None:
+                raise NotFound("contact", contact)
+            org = uow.organizations.get(organization)
+            link = Affiliation(contact_id=current["id"], organization_id=org.id, role=role)
+            atype = self._crm.entity_type("affiliation")
+            uow.tx.add(atype, atype.to_row(link))
+            uow.raise_event(
+                "contact.linked",
+                {"contact_id": current["id"], "organization_id": org.id, "role": role},
+                subject_id=current["id"],
+            )
+            return link
+
+        return self._write(work)
+
+    def unlink(self, contact: str, organization: str) -> int:
+        """Remove a contact's links to an organization; returns how many were removed."""
+
+        def work(uow: UnitOfWork) -> int:
+            current = self._lookup(uow, contact)
+            if current is None:
+                raise NotFound("contact", contact)
+            org = uow.organizations.get(organization)
+            removed = uow.tx.delete_where(
+                self._crm.entity_type("affiliation"),
+                where_from({"contact_id": current["id"], "organization_id": org.id}),  # type: ignore[arg-type]
+            )
+            if removed:
+                uow.raise_event(
+                    "contact.unlinked",
+                    {"contact_id": current["id"], "organization_id": org.id},
+                    subject_id=current["id"],
+                )
+            return removed
+
+        return self._write(work)
+
+    def organizations_of(self, contact: str) -> list[Membership]:
+        """The organizations a contact belongs to, with roles."""
+
+        def work(uow: UnitOfWork) -> list[Membership]:
+            current = self._lookup(uow, contact)
+            if current is None:
+                raise NotFound("contact", contact)
+            return self._crm.memberships(uow, current["id"])
+
+        return self._read(work)

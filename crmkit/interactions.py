@@ -1,0 +1,104 @@
+"""Interactions: touchpoints on a contact's timeline, from any channel or plugin."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from crmkit.entities.core import CHANNELS, DIRECTIONS, Interaction
+from crmkit.entities.types import EntityType
+from crmkit.errors import NotFound, ValidationError
+from crmkit.repository import Service
+from crmkit.serialize import to_jsonable
+from crmkit.storage.query import AllOf, Cond, Query
+
+if TYPE_CHECKING:
+    from crmkit.uow import UnitOfWork
+
+
+class Interactions(Service):
+    """The timeline: what happened with a contact, newest first."""
+
+    @property
+    def _etype(self) -> EntityType:
+        return self._crm.entity_type("interaction")
+
+    def log(
+        self,
+        contact: str,
+        *,
+        channel: str,
+        kind: str = "note",
+        summary: str | None = None,
+        direction: str = "inbound",
+        occurred_at: dt.datetime | str | None = None,
+        payload: Mapping[str, Any] | None = None,
+        source: str = "crmkit",
+    ) -> Interaction:
+        """Record an interaction on a contact's timeline (contact by id or email).
+
+        ``channel`` is one of email, phone, sms, chat, social, in_person, post,
+        web or partner; ``direction`` inbound, outbound or internal.
+        """
+        if channel not in CHANNELS:
+            raise ValidationError(
+                "interaction", "channel", f"{channel!r} is not a channel; use one of "
+                + ", ".join(CHANNELS)
+            )
+        if direction not in DIRECTIONS:
+            raise ValidationError(
+                "interaction", "direction", f"{direction!r} is not one of " + ", ".join(DIRECTIONS)
+            )
+
+        def work(uow: UnitOfWork) -> Interaction:
+            who = uow.contacts._lookup(uow, contact)
+            if who is None:
+                raise NotFound("contact", contact)
+            values: dict[str, Any] = {
+                "contact_id": who["id"],
+                "channel": channel,
+                "kind": kind,
+                "summary": summary,
+                "direction": direction,
+                "payload": dict(payload or {}),
+                "source": source,
+            }
+            if occurred_at is not None:
+                values["occurred_at"] = occurred_at
+            row = self._crm.rules("interaction").clean(values)
+            item = Interaction(**row)
+            uow.tx.add(self._etype, self._etype.to_row(item))
+            uow.raise_event(
+                "interaction.logged",
+                {"interaction": to_jsonable(item)},
+                subject_id=who["id"],
+            )
+            return item
+
+        return self._write(work)
+
+    def timeline(
+        self,
+        contact: str,
+        *,
+        limit: int | None = 50,
+        before: dt.datetime | None = None,
+        channel: str | None = None,
+    ) -> list[Interaction]:
+        """A contact's interactions, newest first (page back with ``before``)."""
+
+        def work(uow: UnitOfWork) -> list[Interaction]:
+            who = uow.contacts._lookup(uow, contact)
+            if who is None:
+                raise NotFound("contact", contact)
+            conds = [Cond("contact_id", "eq", who["id"])]
+            if before is not None:
+                conds.append(Cond("occurred_at", "lt", before))
+            if channel is not None:
+                conds.append(Cond("channel", "eq", channel))
+            flt = conds[0] if len(conds) == 1 else AllOf(tuple(conds))
+            rows = uow.tx.query(self._etype, Query(flt, ("-occurred_at", "-id"), limit))
+            return [Interaction(**r) for r in rows]
+
+        return self._read(work)

@@ -1,0 +1,1 @@
+"""Import and export: file formats (importers, exporters) and the contact import pipeline."""

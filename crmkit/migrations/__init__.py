@@ -1,0 +1,1 @@
+"""Alembic migrations: the core's branch, and the runner that upgrades every branch."""

@@ -1,0 +1,159 @@
+"""Organizations: companies and other bodies that contacts belong to."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from crmkit.contacts import looks_like_id
+from crmkit.entities.base import utcnow
+from crmkit.entities.core import Contact, Organization
+from crmkit.entities.types import EntityType
+from crmkit.errors import NotFound, ValidationError
+from crmkit.repository import Service
+from crmkit.serialize import to_jsonable
+from crmkit.storage.query import AnyOf, Cond, Filter, Query, where_from
+
+if TYPE_CHECKING:
+    from crmkit.uow import UnitOfWork
+
+
+class Organizations(Service):
+    """Organizations, named by id or by exact name."""
+
+    @property
+    def _etype(self) -> EntityType:
+        return self._crm.entity_type("organization")
+
+    def add(self, **fields: Any) -> Organization:
+        """Add an organization; ``name`` is required, ``domain`` is lower-cased."""
+
+        def work(uow: UnitOfWork) -> Organization:
+            row = self._crm.rules("organization").clean(fields)
+            if row.get("domain"):
+                row["domain"] = row["domain"].lower()
+            org = Organization(**row)
+            uow.tx.add(self._etype, self._etype.to_row(org))
+            uow.raise_event(
+                "organization.created", {"organization": to_jsonable(org)}, subject_id=org.id
+            )
+            return org
+
+        return self._write(work)
+
+    def _lookup(self, uow: UnitOfWork, ref: str) -> dict[str, Any] | None:
+        ref = ref.strip()
+        if looks_like_id(ref):
+            return uow.tx.get(self._etype, ref)
+        rows = uow.tx.query(self._etype, Query(Cond("name", "eq", ref), limit=2))
+        if len(rows) > 1:
+            raise ValidationError(
+                "organization", "name", f"{ref!r} names more than one organization; use its id"
+            )
+        return rows[0] if rows else None
+
+    def find(self, ref: str) -> Organization | None:
+        """The organization with this id or exact name, or ``None``."""
+
+        def work(uow: UnitOfWork) -> Organization | None:
+            row = self._lookup(uow, ref)
+            return Organization(**row) if row is not None else None
+
+        return self._read(work)
+
+    def get(self, ref: str) -> Organization:
+        """The organization with this id or name; :class:`NotFound` if there is none."""
+        org = self.find(ref)
+        if org is None:
+            raise NotFound("organization", ref)
+        return org
+
+    def update(self, ref: str, **changes: Any) -> Organization:
+        """Change fields of an organization."""
+
+        def work(uow: UnitOfWork) -> Organization:
+            current = self._lookup(uow, ref)
+            if current is None:
+                raise NotFound("organization", ref)
+            values = dict(changes)
+            if "custom" in values and values["custom"] is not None:
+                merged = {**current["custom"], **values["custom"]}
+                values["custom"] = {k: v for k, v in merged.items() if v is not None}
+            row = self._crm.rules("organization").clean(values, partial=True, record=current["id"])
+            diff = {k: [current.get(k), v] for k, v in row.items() if current.get(k) != v}
+            if not diff:
+                return Organization(**current)
+            row["updated_at"] = utcnow()
+            uow.tx.update(self._etype, current["id"], row)
+            uow.raise_event(
+                "organization.updated",
+                {"organization_id": current["id"], "changes": to_jsonable(diff)},
+                subject_id=current["id"],
+            )
+            return Organization(**{**current, **row})
+
+        return self._write(work)
+
+    def delete(self, ref: str) -> None:
+        """Delete an organization and its links to contacts (the contacts stay)."""
+
+        def work(uow: UnitOfWork) -> None:
+            current = self._lookup(uow, ref)
+            if current is None:
+                raise NotFound("organization", ref)
+            oid = current["id"]
+            uow.tx.delete_where(
+                self._crm.entity_type("affiliation"), Cond("organization_id", "eq", oid)
+            )
+            uow.tx.delete(self._etype, oid)
+            uow.raise_event("organization.deleted", {"organization_id": oid}, subject_id=oid)
+
+        self._write(work)
+
+    def list(
+        self,
+        where: Mapping[str, Any] | Iterable[Filter] | None = None,
+        *,
+        order_by: Sequence[str] = ("name",),
+        limit: int | None = 50,
+        offset: int = 0,
+    ) -> list[Organization]:
+        """A page of organizations matching ``where``."""
+        query = Query(where_from(where), tuple(order_by), limit, offset)
+        self._crm.check_query("organization", query)
+        return self._read(
+            lambda uow: [Organization(**r) for r in uow.tx.query(self._etype, query)]
+        )
+
+    def search(self, text: str, *, limit: int | None = 50) -> list[Organization]:
+        """Organizations whose name, domain, industry or city contains ``text``."""
+        flt = AnyOf(tuple(Cond(f, "contains", text) for f in ("name", "domain", "industry", "city")))
+        query = Query(flt, ("name",), limit)
+        return self._read(
+            lambda uow: [Organization(**r) for r in uow.tx.query(self._etype, query)]
+        )
+
+    def count(self, where: Mapping[str, Any] | Iterable[Filter] | None = None) -> int:
+        flt = where_from(where)
+        return self._read(lambda uow: uow.tx.count(self._etype, flt))
+
+    def members(self, ref: str) -> list[tuple[Contact, str | None]]:
+        """The contacts of an organization, with their roles."""
+
+        def work(uow: UnitOfWork) -> list[tuple[Contact, str | None]]:
+            current = self._lookup(uow, ref)
+            if current is None:
+                raise NotFound("organization", ref)
+            links = uow.tx.query(
+                self._crm.entity_type("affiliation"),
+                Query(Cond("organization_id", "eq", current["id"]), limit=None),
+            )
+            ctype = self._crm.entity_type("contact")
+            out = []
+            for link in links:
+                row = uow.tx.get(ctype, link["contact_id"])
+                if row is not None:
+                    out.append((Contact(**row), link["role"]))
+            return out
+
+        return self._read(work)

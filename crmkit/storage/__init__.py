@@ -1,0 +1,18 @@
+"""Storage: the backend protocol, query descriptions and the built-in backends."""
+
+from crmkit.storage.base import DeliveryFailure, Row, StorageBackend, StorageTransaction, StoredEvent
+from crmkit.storage.query import AllOf, AnyOf, Cond, Filter, Query, where_from
+
+__all__ = [
+    "AllOf",
+    "AnyOf",
+    "Cond",
+    "DeliveryFailure",
+    "Filter",
+    "Query",
+    "Row",
+    "StorageBackend",
+    "StorageTransaction",
+    "StoredEvent",
+    "where_from",
+]

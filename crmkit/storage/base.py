@@ -1,0 +1,99 @@
+"""The storage port: the small protocol the core and every plugin talk to.
+
+A backend stores rows of registered entity types (dicts keyed by field name,
+holding Python values), the event outbox and the record of failed deliveries.
+Every write happens inside a :class:`StorageTransaction`; nothing is visible to
+others until it commits. The contract test suite in ``crmkit.testing.contract``
+runs against every backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Protocol, runtime_checkable
+
+import attrs
+
+from crmkit.entities.types import EntityType
+from crmkit.storage.query import Filter, Query
+
+Row = dict[str, Any]
+
+
+@attrs.frozen
+class StoredEvent:
+    """An event as kept in the outbox."""
+
+    id: str
+    name: str
+    version: int
+    occurred_at: Any
+    actor: str | None
+    subject_id: str | None
+    payload: dict[str, Any]
+
+
+@attrs.frozen
+class DeliveryFailure:
+    """A subscriber that raised while handling an event, kept for retry."""
+
+    id: str
+    event_id: str
+    subscriber: str
+    error: str
+    attempts: int
+    failed_at: Any
+    resolved_at: Any = None
+
+
+class StorageTransaction(Protocol):
+    """Reads and writes inside one transaction."""
+
+    def get(self, etype: EntityType, record_id: str) -> Row | None: ...
+    def get_by(self, etype: EntityType, field: str, value: Any) -> Row | None: ...
+    def add(self, etype: EntityType, row: Row) -> None: ...
+    def add_many(self, etype: EntityType, rows: Sequence[Row]) -> int: ...
+    def update(self, etype: EntityType, record_id: str, changes: Row) -> bool: ...
+    def delete(self, etype: EntityType, record_id: str) -> bool: ...
+    def delete_where(self, etype: EntityType, where: Filter) -> int: ...
+    def query(self, etype: EntityType, query: Query) -> list[Row]: ...
+    def count(self, etype: EntityType, where: Filter | None = None) -> int: ...
+    def existing_values(self, etype: EntityType, field: str, values: Sequence[Any]) -> set[Any]:
+        """Which of ``values`` are already stored in ``field`` (for duplicate checks)."""
+        ...
+    def append_events(self, events: Sequence[StoredEvent]) -> None: ...
+    def read_events(
+        self,
+        *,
+        after: str | None = None,
+        limit: int = 1000,
+        names: Sequence[str] = (),
+        ids: Sequence[str] = (),
+    ) -> list[StoredEvent]: ...
+    def record_failure(self, failure: DeliveryFailure) -> None: ...
+    def failures(self, *, unresolved_only: bool = True) -> list[DeliveryFailure]: ...
+    def resolve_failure(self, failure_id: str, *, attempts: int, error: str | None) -> None: ...
+
+
+@runtime_checkable
+class StorageBackend(Protocol):
+    """A place where a CRM keeps its data, chosen by URL."""
+
+    url: str
+
+    def begin(self) -> AbstractContextManager[StorageTransaction]:
+        """Start a transaction: commits when the block ends, rolls back on error."""
+        ...
+
+    def prepare(self, entity_types: Sequence[EntityType], migrations: Sequence[Any]) -> None:
+        """Make the storage ready for these entity types (apply migrations)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def iter_batches(rows: Sequence[Row], size: int) -> Iterator[Sequence[Row]]:
+    """Split ``rows`` into consecutive slices of at most ``size``."""
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]

@@ -1,0 +1,216 @@
+"""An in-memory backend for tests and throwaway CRMs (``memory://``).
+
+It keeps rows as dicts; a transaction works on a copy of the tables it
+touches and swaps them in on commit, so a failed unit of work leaves nothing
+behind, exactly like the SQL backend. It passes the same contract suite.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from crmkit.entities.types import EntityType
+from crmkit.errors import DuplicateError
+from crmkit.storage.base import DeliveryFailure, Row, StoredEvent
+from crmkit.storage.query import AllOf, AnyOf, Cond, Filter, Query, order_fields
+
+Table = dict[str, Row]
+
+
+def _matches(row: Row, flt: Filter) -> bool:
+    if isinstance(flt, AnyOf):
+        return any(_matches(row, f) for f in flt.filters)
+    if isinstance(flt, AllOf):
+        return all(_matches(row, f) for f in flt.filters)
+    return _cond(row.get(flt.field), flt)
+
+
+def _cond(value: Any, cond: Cond) -> bool:
+    op, want = cond.op, cond.value
+    if op == "eq":
+        return bool(value == want) if want is not None else value is None
+    if op == "ne":
+        return bool(value != want) if want is not None else value is not None
+    if op == "isnull":
+        return (value is None) == bool(want)
+    if value is None:
+        return False
+    if op == "in":
+        return value in list(want)
+    if op == "contains":
+        return str(want).casefold() in str(value).casefold()
+    if op == "startswith":
+        return str(value).casefold().startswith(str(want).casefold())
+    compare: dict[str, Callable[[Any, Any], bool]] = {
+        "lt": lambda a, b: a < b,
+        "le": lambda a, b: a <= b,
+        "gt": lambda a, b: a > b,
+        "ge": lambda a, b: a >= b,
+    }
+    return compare[op](value, want)
+
+
+class MemoryTransaction:
+    """Copy-on-write view of the backend's tables for one transaction."""
+
+    def __init__(self, backend: MemoryBackend) -> None:
+        self._backend = backend
+        self._tables: dict[str, Table] = {}
+        self.events: list[StoredEvent] = []
+        self.failures_: dict[str, DeliveryFailure] = dict(backend.failures)
+
+    def _table(self, etype: EntityType) -> Table:
+        name = etype.table_name
+        if name not in self._tables:
+            self._tables[name] = dict(self._backend.tables.get(name, {}))
+        return self._tables[name]
+
+    def get(self, etype: EntityType, record_id: str) -> Row | None:
+        row = self._table(etype).get(record_id)
+        return copy.deepcopy(row) if row is not None else None
+
+    def get_by(self, etype: EntityType, field: str, value: Any) -> Row | None:
+        for row in self._table(etype).values():
+            if row.get(field) == value:
+                return copy.deepcopy(row)
+        return None
+
+    def _check_unique(self, etype: EntityType, row: Row, skip_id: str | None = None) -> None:
+        table = self._table(etype)
+        for f in etype.fields:
+            value = row.get(f.name)
+            if not f.spec.unique or value is None:
+                continue
+            for other in table.values():
+                if other["id"] != skip_id and other.get(f.name) == value:
+                    raise DuplicateError(
+                        etype.name, f.name, "this value is already used by another record"
+                    )
+
+    def add(self, etype: EntityType, row: Row) -> None:
+        table = self._table(etype)
+        if row["id"] in table:
+            raise DuplicateError(etype.name, "id", f"id {row['id']} already exists")
+        self._check_unique(etype, row)
+        table[row["id"]] = copy.deepcopy(row)
+
+    def add_many(self, etype: EntityType, rows: Sequence[Row]) -> int:
+        for row in rows:
+            self.add(etype, row)
+        return len(rows)
+
+    def update(self, etype: EntityType, record_id: str, changes: Row) -> bool:
+        table = self._table(etype)
+        if record_id not in table:
+            return False
+        new = {**table[record_id], **copy.deepcopy(changes)}
+        self._check_unique(etype, new, skip_id=record_id)
+        table[record_id] = new
+        return True
+
+    def delete(self, etype: EntityType, record_id: str) -> bool:
+        return self._table(etype).pop(record_id, None) is not None
+
+    def delete_where(self, etype: EntityType, where: Filter) -> int:
+        table = self._table(etype)
+        doomed = [k for k, row in table.items() if _matches(row, where)]
+        for key in doomed:
+            del table[key]
+        return len(doomed)
+
+    def query(self, etype: EntityType, query: Query) -> list[Row]:
+        rows = [r for r in self._table(etype).values() if query.where is None or _matches(r, query.where)]
+        keys = order_fields(query.order_by)
+        if "id" not in [k for k, _ in keys]:
+            keys.append(("id", False))
+        for name, desc in reversed(keys):
+            present = [r for r in rows if r.get(name) is not None]
+            missing = [r for r in rows if r.get(name) is None]
+            present.sort(key=lambda r, n=name: r[n], reverse=desc)  # type: ignore[misc]
+            # NULLs sort as the smallest value, as SQLite and this contract define.
+            rows = present + missing if desc else missing + present
+        end = None if query.limit is None else query.offset + query.limit
+        return [copy.deepcopy(r) for r in rows[query.offset : end]]
+
+    def count(self, etype: EntityType, where: Filter | None = None) -> int:
+        return sum(1 for r in self._table(etype).values() if where is None or _matches(r, where))
+
+    def existing_values(self, etype: EntityType, field: str, values: Sequence[Any]) -> set[Any]:
+        wanted = set(values)
+        return {r.get(field) for r in self._table(etype).values()} & wanted
+
+    def append_events(self, events: Sequence[StoredEvent]) -> None:
+        self.events.extend(events)
+
+    def read_events(
+        self,
+        *,
+        after: str | None = None,
+        limit: int = 1000,
+        names: Sequence[str] = (),
+        ids: Sequence[str] = (),
+    ) -> list[StoredEvent]:
+        merged = sorted([*self._backend.outbox, *self.events], key=lambda e: e.id)
+        out = [
+            e
+            for e in merged
+            if (after is None or e.id > after)
+            and (not names or e.name in names)
+            and (not ids or e.id in ids)
+        ]
+        return out[:limit]
+
+    def record_failure(self, failure: DeliveryFailure) -> None:
+        self.failures_[failure.id] = failure
+
+    def failures(self, *, unresolved_only: bool = True) -> list[DeliveryFailure]:
+        items = sorted(self.failures_.values(), key=lambda f: (f.failed_at, f.id))
+        return [f for f in items if not unresolved_only or f.resolved_at is None]
+
+    def resolve_failure(self, failure_id: str, *, attempts: int, error: str | None) -> None:
+        from crmkit.entities.base import utcnow
+
+        old = self.failures_[failure_id]
+        self.failures_[failure_id] = DeliveryFailure(
+            id=old.id,
+            event_id=old.event_id,
+            subscriber=old.subscriber,
+            error=old.error if error is None else error,
+            attempts=attempts,
+            failed_at=old.failed_at,
+            resolved_at=utcnow() if error is None else None,
+        )
+
+    def commit(self) -> None:
+        self._backend.tables.update(self._tables)
+        self._backend.outbox.extend(self.events)
+        self._backend.failures = self.failures_
+
+
+class MemoryBackend:
+    """Storage in process memory; one writer at a time."""
+
+    def __init__(self, url: str = "memory://") -> None:
+        self.url = url
+        self.tables: dict[str, Table] = {}
+        self.outbox: list[StoredEvent] = []
+        self.failures: dict[str, DeliveryFailure] = {}
+        self._lock = threading.RLock()
+
+    def prepare(self, entity_types: Sequence[EntityType], migrations: Sequence[Any]) -> None:
+        for etype in entity_types:
+            self.tables.setdefault(etype.table_name, {})
+
+    @contextmanager
+    def begin(self) -> Iterator[MemoryTransaction]:
+        with self._lock:
+            tx = MemoryTransaction(self)
+            yield tx
+            tx.commit()
+
+    def close(self) -> None:
+        self.tables.clear()

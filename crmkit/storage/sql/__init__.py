@@ -1,0 +1,1 @@
+"""The SQLAlchemy backend (SQLite and PostgreSQL)."""

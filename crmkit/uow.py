@@ -1,0 +1,116 @@
+"""The unit of work: several writes in one transaction, events after commit.
+
+Events raised inside a unit of work go to the outbox in the same transaction
+as the data. Only after the commit succeeds are they handed to subscribers; if
+anything fails before that, nothing is kept and no subscriber hears of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from crmkit.events.model import Event
+from crmkit.serialize import to_jsonable
+from crmkit.storage.base import StorageTransaction, StoredEvent
+
+if TYPE_CHECKING:
+    from crmkit.contacts import Contacts
+    from crmkit.crm import CRM
+    from crmkit.interactions import Interactions
+    from crmkit.organizations import Organizations
+
+
+class UnitOfWork:
+    """One transaction on a CRM; use it as a context manager.
+
+    ``uow.contacts``, ``uow.organizations`` and ``uow.interactions`` work
+    inside this transaction; ``uow.tx`` is the raw storage transaction that
+    plugins use for their own entity types.
+    """
+
+    def __init__(self, crm: CRM, actor: str | None = None) -> None:
+        self.crm = crm
+        self.actor = actor
+        self.events: list[Event] = []
+        self._cm: AbstractContextManager[StorageTransaction] | None = None
+        self._tx: StorageTransaction | None = None
+
+    @property
+    def tx(self) -> StorageTransaction:
+        if self._tx is None:
+            raise RuntimeError("the unit of work is not open; use it in a 'with' block")
+        return self._tx
+
+    def __enter__(self) -> UnitOfWork:
+        self._cm = self.crm.backend.begin()
+        self._tx = self._cm.__enter__()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._cm is not None
+        cm, self._cm = self._cm, None
+        try:
+            if exc_type is None and self.events:
+                self.tx.append_events([_stored(e) for e in self.events])
+        except BaseException as failure:
+            cm.__exit__(type(failure), failure, failure.__traceback__)
+            self._tx = None
+            raise
+        cm.__exit__(exc_type, exc, tb)
+        self._tx = None
+        if exc_type is None and self.events:
+            events, self.events = self.events, []
+            self.crm.events.deliver(events)
+
+    def raise_event(
+        self, name: str, payload: Mapping[str, Any] | None = None, *, subject_id: str | None = None
+    ) -> Event:
+        """Record an event to be written with this transaction and delivered after it."""
+        etype = self.crm.events.bus.check_name(name)
+        event = Event(
+            name=name,
+            payload=dict(payload or {}),
+            subject_id=subject_id,
+            actor=self.actor,
+            version=etype.version,
+        )
+        self.events.append(event)
+        return event
+
+    @property
+    def contacts(self) -> Contacts:
+        from crmkit.contacts import Contacts
+
+        return Contacts(self.crm, self)
+
+    @property
+    def organizations(self) -> Organizations:
+        from crmkit.organizations import Organizations
+
+        return Organizations(self.crm, self)
+
+    @property
+    def interactions(self) -> Interactions:
+        from crmkit.interactions import Interactions
+
+        return Interactions(self.crm, self)
+
+
+def _stored(event: Event) -> StoredEvent:
+    return StoredEvent(
+        id=event.id,
+        name=event.name,
+        version=event.version,
+        occurred_at=event.occurred_at,
+        actor=event.actor,
+        subject_id=event.subject_id,
+        payload=to_jsonable(dict(event.payload)),
+    )
