@@ -58,7 +58,9 @@ class CrmkitGroup(click.Group):
             return _load(spec[0])
         obj = ctx.find_object(CliContext)
         if obj is None:
-            return None
+            # click resolves the subcommand before the root callback runs, so the
+            # invocation's context is made here from the already parsed --project.
+            obj = ctx.obj = CliContext(ctx.params.get("project"))
         return obj.plugin_commands().get(cmd_name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -92,7 +94,8 @@ def cli(ctx: click.Context, project: str | None) -> None:
     Exit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 invalid data,
     5 configuration or database, 6 plugin, 130 interrupted.
     """
-    ctx.obj = CliContext(project)
+    if not isinstance(ctx.obj, CliContext):
+        ctx.obj = CliContext(project)
     ctx.call_on_close(ctx.obj.close)
 
 
@@ -117,11 +120,11 @@ def main(argv: list[str] | None = None) -> Any:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(exc.exit_code)
     except Exception as exc:
+        if os.environ.get("CRMKIT_DEBUG"):
+            raise
         if _is_database_error(exc):
             click.echo(f"Error: database: {str(exc).splitlines()[0]}", err=True)
             sys.exit(5)
-        if os.environ.get("CRMKIT_DEBUG"):
-            raise
         click.echo(
             f"Error: internal error: {type(exc).__name__}: {exc} "
             "(set CRMKIT_DEBUG=1 to see the traceback)",

@@ -80,14 +80,18 @@ def expected_heads(branches: Sequence[MigrationBranch]) -> tuple[str, ...]:
 def describe(connection: Connection, branches: Sequence[MigrationBranch]) -> list[dict[str, object]]:
     """Per branch: its label, the revision the database is at and the head revision."""
     script = ScriptDirectory.from_config(_config(None, branches))
-    current = set(current_heads(connection))
+    # The version table keeps only heads: a revision another branch depends on
+    # (depends_on = "crmkit_0001") is applied without being listed there.
+    applied: set[str] = set()
+    for current in current_heads(connection):
+        applied.update(r.revision for r in script.walk_revisions(base="base", head=current))
     out: list[dict[str, object]] = []
     for branch in branches:
         heads = [s for s in script.get_revisions(f"{branch.label}@head") if s is not None]
         head = heads[0].revision if heads else None
         at = None
         for rev in script.walk_revisions(base="base", head=f"{branch.label}@head"):
-            if rev.revision in current:
+            if rev.revision in applied and branch.label in rev.branch_labels:
                 at = rev.revision
                 break
         out.append({"branch": branch.label, "current": at, "head": head, "up_to_date": at == head})

@@ -1,0 +1,484 @@
+"""``crmkit contacts``: add, show, list, change, delete and search people.
+
+Contacts are named by id or email. Every built-in field has an option of its
+own; ``--set FIELD=VALUE`` reaches any field, including the custom fields a
+project defines in ``crmkit.toml``. The helpers for field options, ``--set``
+and confirmations here are shared with ``crmkit orgs``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from crmkit.cli.context import get_context
+from crmkit.cli.output import echo_json, echo_record, echo_table
+from crmkit.errors import NotFound, ValidationError
+
+if TYPE_CHECKING:
+    from crmkit.crm import CRM
+    from crmkit.entities.core import Contact
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Fields the store maintains itself; --set and --unset may not touch them.
+SYSTEM_FIELDS = frozenset({"id", "created_at", "updated_at", "custom"})
+
+# (field, metavar, help) for the contact options of ``add`` and ``update``.
+CONTACT_FIELDS: tuple[tuple[str, str, str], ...] = (
+    ("first_name", "TEXT", "First name."),
+    ("last_name", "TEXT", "Last name."),
+    ("email", "EMAIL", "Email address; checked and normalised, unique per contact."),
+    ("phone", "PHONE", "Phone number; stored as E.164 (national numbers need default_region)."),
+    ("job_title", "TEXT", "Job title."),
+    ("street", "TEXT", "Street address."),
+    ("city", "TEXT", "City."),
+    ("postal_code", "TEXT", "Postal code."),
+    ("region", "TEXT", "Region, state or county."),
+    ("country", "CC", "Country, ISO 3166-1 alpha-2 (e.g. GB)."),
+    ("birth_date", "YYYY-MM-DD", "Birth date."),
+    ("source", "TEXT", "Where the contact came from (e.g. web-form)."),
+    ("owner", "USER", "Who owns the relationship."),
+)
+CONTACT_HINT = "name a contact by id or email; find it with 'crmkit contacts search TEXT'"
+CONTACT_COLUMNS = (
+    ("id", "ID"),
+    ("name", "NAME"),
+    ("email", "EMAIL"),
+    ("phone", "PHONE"),
+    ("city", "CITY"),
+    ("tags", "TAGS"),
+    ("owner", "OWNER"),
+)
+
+
+# -- helpers shared by the record commands (contacts, orgs) -----------------
+
+
+def field_options(fields: Sequence[tuple[str, str, str]]) -> Callable[[F], F]:
+    """Add one ``--field-name`` option per ``(field, metavar, help)``, all defaulting to None."""
+
+    def decorate(func: F) -> F:
+        for name, metavar, help_ in reversed(fields):
+            option = click.option(
+                "--" + name.replace("_", "-"), name, default=None, metavar=metavar, help=help_
+            )
+            func = option(func)
+        return func
+
+    return decorate
+
+
+def set_options(*, unset: bool) -> Callable[[F], F]:
+    """``--set FIELD=VALUE`` (and, for updates, ``--unset FIELD``), both repeatable."""
+
+    def decorate(func: F) -> F:
+        if unset:
+            func = click.option(
+                "--unset",
+                "unset",
+                multiple=True,
+                metavar="FIELD",
+                help="Clear a built-in or custom field (repeatable).",
+            )(func)
+        return click.option(
+            "--set",
+            "assignments",
+            multiple=True,
+            metavar="FIELD=VALUE",
+            help="Set any built-in or custom field (repeatable).",
+        )(func)
+
+    return decorate
+
+
+def given_fields(
+    options: Mapping[str, Any], fields: Sequence[tuple[str, str, str]]
+) -> dict[str, Any]:
+    """The field options that were given on the command line."""
+    return {name: options[name] for name, _, _ in fields if options.get(name) is not None}
+
+
+def apply_assignments(
+    crm: CRM,
+    entity: str,
+    values: dict[str, Any],
+    assignments: Sequence[str] = (),
+    unset: Sequence[str] = (),
+) -> dict[str, Any]:
+    """Merge ``--set FIELD=VALUE`` and ``--unset FIELD`` into ``values``.
+
+    Built-in fields get the text as given (the record rules coerce and check
+    it); custom fields are coerced with their JSON Schema type and end up in
+    ``values["custom"]`` (``None`` removes one on update).
+    """
+    etype = crm.entity_type(entity)
+    builtin = [n for n in etype.field_names if n not in SYSTEM_FIELDS]
+    custom_fields = crm.custom_fields(entity)
+    custom: dict[str, Any] = {}
+
+    def place(name: str, text: str | None) -> None:
+        key = name.replace("-", "_")
+        if key in builtin:
+            values[key] = text
+        elif custom_fields.knows(name):
+            custom[name] = None if text is None else custom_fields.coerce(name, text)
+        else:
+            raise unknown_field(crm, entity, name, builtin)
+
+    for item in assignments:
+        name, sep, text = item.partition("=")
+        if not sep or not name.strip():
+            raise click.BadParameter(f"{item!r} is not FIELD=VALUE", param_hint="'--set'")
+        place(name.strip(), text)
+    for name in unset:
+        place(name.strip(), None)
+    if custom:
+        values["custom"] = {**values.get("custom", {}), **custom}
+    return values
+
+
+def unknown_field(crm: CRM, entity: str, name: str, builtin: Sequence[str]) -> ValidationError:
+    """The error for a field that is neither built in nor a defined custom field."""
+    defined = sorted(crm.custom_fields(entity).properties)
+    return ValidationError(
+        entity,
+        name,
+        f"no such field; built-in fields: {', '.join(builtin)}; custom fields: "
+        f"{', '.join(defined) or 'none defined'}. Define a custom field under "
+        f"[custom_fields.{entity}.properties.{name}] in crmkit.toml",
+    )
+
+
+def record_fields(record: Any) -> dict[str, Any]:
+    """A record's fields for ``echo_record``, custom fields flattened as ``custom.NAME``."""
+    import attrs
+
+    values = attrs.asdict(record, recurse=False)
+    custom = values.pop("custom", None) or {}
+    stamps = {k: values.pop(k) for k in ("created_at", "updated_at")}
+    values.update({f"custom.{k}": v for k, v in sorted(custom.items())})
+    values.update(stamps)
+    return values
+
+
+@contextmanager
+def hint_on_not_found(entity: str, hint: str) -> Iterator[None]:
+    """Add how to name a record to a :class:`NotFound` about ``entity``."""
+    try:
+        yield
+    except NotFound as exc:
+        if exc.entity != entity:
+            raise
+        better = NotFound(exc.entity, exc.key)
+        better.args = (f"{exc}; {hint}",)
+        raise better from None
+
+
+def confirm_delete(question: str, what: str) -> None:
+    """Ask before deleting; without anyone to answer, refuse instead of waiting."""
+    try:
+        ok = click.confirm(question, default=False, err=True)
+    except click.Abort as exc:
+        # click.confirm turns end of input into Abort; its context keeps the EOFError.
+        if isinstance(exc.__context__, EOFError):
+            click.echo(err=True)
+            raise click.ClickException(
+                f"{what} was not deleted: nobody answered the confirmation (input is not a "
+                "terminal); pass --yes to delete without asking"
+            ) from None
+        raise
+    if not ok:
+        click.echo("Nothing deleted.", err=True)
+        raise click.exceptions.Exit(1)
+
+
+def sort_order(sort: str | None, default: Sequence[str]) -> tuple[str, ...]:
+    """``--sort city,-last-name`` as storage ordering (``-`` for descending)."""
+    if not sort:
+        return tuple(default)
+    parts = [p.strip() for p in sort.split(",") if p.strip()]
+    return tuple(p[0] + p[1:].replace("-", "_") if p[0] == "-" else p.replace("-", "_")
+                 for p in parts)
+
+
+def page_hint(shown: int, limit: int, offset: int) -> None:
+    """Tell on stderr how to see the next page when this one is full."""
+    if limit and shown == limit:
+        click.echo(f"Showing {offset + 1}-{offset + shown}; more with --offset {offset + shown}",
+                   err=True)
+
+
+def contact_label(contact: Contact) -> str:
+    """``Ada Lovelace <ada@example.com> (id)`` for messages."""
+    name = " ".join(p for p in (contact.first_name, contact.last_name) if p)
+    email = f" <{contact.email}>" if contact.email and name else ""
+    return f"{name or contact.email or 'contact'}{email} ({contact.id})"
+
+
+def contact_row(contact: Contact) -> dict[str, Any]:
+    name = " ".join(p for p in (contact.first_name, contact.last_name) if p)
+    return {**record_fields(contact), "name": name}
+
+
+def _tag_list(tags: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(t.strip() for t in tags if t.strip()))
+
+
+# -- commands -----------------------------------------------------------------
+
+
+@click.group("contacts")
+def contacts_group() -> None:
+    """Add, show, list, change, delete and search contacts (named by id or email)."""
+
+
+@contacts_group.command("add")
+@field_options(CONTACT_FIELDS)
+@click.option("--tag", "tags", multiple=True, metavar="TAG", help="A tag (repeatable).")
+@click.option("--org", metavar="NAME_OR_ID", help="Link the new contact to this organization.")
+@click.option("--role", metavar="ROLE", help="The contact's role at --org (e.g. CTO).")
+@set_options(unset=False)
+@click.option("--json", "as_json", is_flag=True, help="Print the new contact as JSON.")
+def add_contact(
+    tags: tuple[str, ...],
+    org: str | None,
+    role: str | None,
+    assignments: tuple[str, ...],
+    as_json: bool,
+    **options: Any,
+) -> None:
+    """Add a contact; it needs at least a first name, last name or email.
+
+    \b
+    Examples:
+      crmkit contacts add --first-name Ada --last-name Lovelace --email ada@example.com
+      crmkit contacts add --email bob@example.com --org "Acme Ltd" --role Buyer
+      crmkit contacts add --email eve@example.com --set tier=gold
+    """
+    if role is not None and org is None:
+        raise click.UsageError("--role needs --org (the organization the role is at)")
+    crm = get_context().crm()
+    values = given_fields(options, CONTACT_FIELDS)
+    if tags:
+        values["tags"] = _tag_list(tags)
+    apply_assignments(crm, "contact", values, assignments)
+    with hint_on_not_found("organization", "name an organization by id or exact name"):
+        contact = crm.contacts.add(**values, org=org, role=role)
+    if as_json:
+        echo_json(contact)
+        return
+    linked = f", linked to {org}" + (f" as {role}" if role else "") if org else ""
+    click.echo(f"Added contact {contact_label(contact)}{linked}")
+
+
+@contacts_group.command("show")
+@click.argument("contact")
+@click.option("--json", "as_json", is_flag=True, help="Print the contact as one JSON object.")
+def show_contact(contact: str, as_json: bool) -> None:
+    """Show one CONTACT (an id or email) with its organizations."""
+    crm = get_context().crm()
+    with hint_on_not_found("contact", CONTACT_HINT):
+        found = crm.contacts.get(contact)
+    if as_json:
+        echo_json(found)
+        return
+    fields = record_fields(found)
+    memberships = crm.contacts.organizations_of(found.id)
+    if memberships:
+        fields["organizations"] = [
+            m.organization.name + (f" ({m.role})" if m.role else "") for m in memberships
+        ]
+    echo_record(fields)
+
+
+@contacts_group.command("list")
+@click.option("--limit", default=50, show_default=True, help="Contacts per page (0: all).")
+@click.option("--offset", default=0, show_default=True, help="Skip this many contacts.")
+@click.option("--owner", metavar="USER", help="Only contacts owned by USER.")
+@click.option("--city", help="Only contacts in this city (exact).")
+@click.option("--tag", "tags", multiple=True, metavar="TAG", help="Only contacts with TAG "
+              "(repeatable: all of them).")
+@click.option("--sort", metavar="FIELD", help="Order by FIELD, -FIELD for descending; "
+              "several separated by commas. Default: last-name,first-name.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+def list_contacts(
+    limit: int,
+    offset: int,
+    owner: str | None,
+    city: str | None,
+    tags: tuple[str, ...],
+    sort: str | None,
+    as_json: bool,
+) -> None:
+    """List contacts, a page at a time."""
+    if limit < 0 or offset < 0:
+        raise click.UsageError("--limit and --offset may not be negative")
+    crm = get_context().crm()
+    where = {k: v for k, v in (("owner", owner), ("city", city)) if v is not None}
+    order = sort_order(sort, ("last_name", "first_name"))
+    if tags:
+        found = _tagged_page(crm, where, order, _tag_list(tags), limit, offset)
+    else:
+        found = crm.contacts.list(where, order_by=order, limit=limit or None, offset=offset)
+    if as_json:
+        echo_json(found)
+    else:
+        filtered = bool(where or tags or offset)
+        echo_table(
+            [contact_row(c) for c in found],
+            CONTACT_COLUMNS,
+            empty="No contacts match." if filtered else
+            "No contacts yet; add one with 'crmkit contacts add --email ...'.",
+        )
+    page_hint(len(found), limit, offset)
+
+
+def _tagged_page(
+    crm: CRM,
+    where: dict[str, Any],
+    order: tuple[str, ...],
+    tags: list[str],
+    limit: int,
+    offset: int,
+) -> list[Contact]:
+    """A page of contacts carrying every tag in ``tags`` (compared ignoring case).
+
+    The storage filters cannot look inside list fields yet, so contacts are
+    read in batches (memory stays bounded) and the tags checked here.
+    """
+    wanted = {t.casefold() for t in tags}
+    batch = 1000
+    page: list[Contact] = []
+    skip = offset
+    position = 0
+    while True:
+        chunk = crm.contacts.list(where, order_by=order, limit=batch, offset=position)
+        for contact in chunk:
+            if not wanted <= {t.casefold() for t in contact.tags}:
+                continue
+            if skip:
+                skip -= 1
+                continue
+            page.append(contact)
+            if limit and len(page) == limit:
+                return page
+        if len(chunk) < batch:
+            return page
+        position += batch
+
+
+@contacts_group.command("update")
+@click.argument("contact")
+@field_options(CONTACT_FIELDS)
+@click.option("--tag", "tags", multiple=True, metavar="TAG",
+              help="Replace the tags with these (repeatable).")
+@click.option("--add-tag", "add_tags", multiple=True, metavar="TAG", help="Add a tag.")
+@click.option("--remove-tag", "remove_tags", multiple=True, metavar="TAG", help="Remove a tag.")
+@set_options(unset=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the changed contact as JSON.")
+def update_contact(
+    contact: str,
+    tags: tuple[str, ...],
+    add_tags: tuple[str, ...],
+    remove_tags: tuple[str, ...],
+    assignments: tuple[str, ...],
+    unset: tuple[str, ...],
+    as_json: bool,
+    **options: Any,
+) -> None:
+    """Change fields of CONTACT (an id or email).
+
+    \b
+    Examples:
+      crmkit contacts update ada@example.com --city London --add-tag vip
+      crmkit contacts update ada@example.com --set tier=gold --unset phone
+    """
+    crm = get_context().crm()
+    values = given_fields(options, CONTACT_FIELDS)
+    apply_assignments(crm, "contact", values, assignments, unset)
+    with hint_on_not_found("contact", CONTACT_HINT):
+        if tags or add_tags or remove_tags:
+            current = list(tags) if tags else crm.contacts.get(contact).tags
+            removed = {t.strip().casefold() for t in remove_tags}
+            merged = _tag_list([*current, *add_tags])
+            values["tags"] = [t for t in merged if t.casefold() not in removed]
+        if not values:
+            raise click.UsageError(
+                "nothing to change; give field options (see --help), --set FIELD=VALUE "
+                "or --unset FIELD"
+            )
+        changed = crm.contacts.update(contact, **values)
+    if as_json:
+        echo_json(changed)
+        return
+    click.echo(f"Updated contact {contact_label(changed)}")
+
+
+@contacts_group.command("delete")
+@click.argument("contact")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+def delete_contact(contact: str, yes: bool) -> None:
+    """Delete a contact with its timeline and links.
+
+    CONTACT is an id or email. Asks first unless --yes is given.
+    """
+    crm = get_context().crm()
+    with hint_on_not_found("contact", CONTACT_HINT):
+        found = crm.contacts.get(contact)
+        label = contact_label(found)
+        if not yes:
+            confirm_delete(
+                f"Delete contact {label} with its timeline and organization links?",
+                f"contact {label}",
+            )
+        crm.contacts.delete(found.id)
+    click.echo(f"Deleted contact {label}")
+
+
+@contacts_group.command("search")
+@click.argument("text", nargs=-1, required=True)
+@click.option("--limit", default=50, show_default=True, help="At most this many (0: all).")
+@click.option("--offset", default=0, show_default=True, help="Skip this many matches.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+def search_contacts(text: tuple[str, ...], limit: int, offset: int, as_json: bool) -> None:
+    """Find contacts matching every word of TEXT.
+
+    Each word must appear in the name, email, phone, job title or city.
+    """
+    crm = get_context().crm()
+    found = crm.contacts.search(" ".join(text), limit=limit or None, offset=offset)
+    if as_json:
+        echo_json(found)
+    else:
+        echo_table([contact_row(c) for c in found], CONTACT_COLUMNS, empty="No contacts match.")
+    page_hint(len(found), limit, offset)
+
+
+@contacts_group.command("link")
+@click.argument("contact")
+@click.argument("organization")
+@click.option("--role", metavar="ROLE", help="The contact's role there (e.g. CTO).")
+def link_contact(contact: str, organization: str, role: str | None) -> None:
+    """Link CONTACT (id or email) to ORGANIZATION (id or exact name)."""
+    crm = get_context().crm()
+    with hint_on_not_found("contact", CONTACT_HINT):
+        crm.contacts.link(contact, organization, role=role)
+    click.echo(f"Linked {contact} to {organization}" + (f" as {role}" if role else ""))
+
+
+@contacts_group.command("unlink")
+@click.argument("contact")
+@click.argument("organization")
+def unlink_contact(contact: str, organization: str) -> None:
+    """Remove CONTACT's links to ORGANIZATION."""
+    crm = get_context().crm()
+    with hint_on_not_found("contact", CONTACT_HINT):
+        removed = crm.contacts.unlink(contact, organization)
+    if not removed:
+        click.echo(f"{contact} was not linked to {organization}; nothing changed.", err=True)
+        return
+    click.echo(f"Unlinked {contact} from {organization}")

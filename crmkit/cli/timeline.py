@@ -1,0 +1,234 @@
+"""``crmkit log``, ``crmkit timeline`` and ``crmkit view``: a contact's history and
+the single customer view.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from crmkit.cli.contacts import CONTACT_HINT, hint_on_not_found, record_fields
+from crmkit.cli.context import get_context
+from crmkit.cli.output import echo_json, echo_record, echo_table
+from crmkit.entities.core import CHANNELS, DIRECTIONS
+from crmkit.errors import ValidationError
+
+if TYPE_CHECKING:
+    from crmkit.entities.core import Interaction
+    from crmkit.view import CustomerView
+
+TIMELINE_COLUMNS = (
+    ("occurred_at", "WHEN (UTC)"),
+    ("channel", "CHANNEL"),
+    ("direction", "DIRECTION"),
+    ("kind", "KIND"),
+    ("summary", "SUMMARY"),
+    ("source", "SOURCE"),
+)
+
+
+def parse_time(text: str) -> dt.datetime:
+    """An ISO 8601 date or time; without a zone it is local time, as a person means it."""
+    try:
+        when = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValidationError(
+            "interaction",
+            "occurred_at",
+            f"{text!r} is not an ISO 8601 time; use e.g. 2024-05-01T14:30 or "
+            "2024-05-01T14:30:00+02:00",
+        ) from None
+    return when if when.tzinfo is not None else when.astimezone()
+
+
+def parse_data(items: Sequence[str]) -> dict[str, Any]:
+    """``KEY=text`` and ``KEY:=json`` pairs as the interaction's payload."""
+    payload: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip(":").strip():
+            raise click.BadParameter(
+                f"{item!r} is not KEY=VALUE (or KEY:=JSON)", param_hint="'--data'"
+            )
+        if key.endswith(":"):
+            key = key[:-1]
+            try:
+                payload[key.strip()] = json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise click.BadParameter(
+                    f"{item!r}: the value after := must be JSON ({exc.msg})", param_hint="'--data'"
+                ) from None
+        else:
+            payload[key.strip()] = value
+    return payload
+
+
+@click.command("log")
+@click.argument("contact")
+@click.option("--channel", required=True, type=click.Choice(CHANNELS), help="How it happened.")
+@click.option("--kind", default="note", show_default=True,
+              help="What it was: inquiry, call, meeting, purchase, complaint, ...")
+@click.option("--summary", metavar="TEXT", help="One line on what happened.")
+@click.option("--direction", type=click.Choice(DIRECTIONS), default="inbound", show_default=True,
+              help="Who started it.")
+@click.option("--at", "at", metavar="ISO-TIME", help="When (default: now; no zone = local time).")
+@click.option("--data", "data", multiple=True, metavar="KEY=VALUE",
+              help="Extra detail (repeatable); KEY:=JSON for numbers, lists, objects.")
+@click.option("--json", "as_json", is_flag=True, help="Print the logged interaction as JSON.")
+def log_command(
+    contact: str,
+    channel: str,
+    kind: str,
+    summary: str | None,
+    direction: str,
+    at: str | None,
+    data: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Record an interaction on CONTACT's timeline (an id or email).
+
+    \b
+    Example:
+      crmkit log ada@example.com --channel email --kind inquiry --summary "Asked for pricing"
+    """
+    payload = parse_data(data)
+    occurred_at = parse_time(at) if at else None
+    crm = get_context().crm()
+    with hint_on_not_found("contact", CONTACT_HINT):
+        item = crm.interactions.log(
+            contact,
+            channel=channel,
+            kind=kind,
+            summary=summary,
+            direction=direction,
+            occurred_at=occurred_at,
+            payload=payload,
+            source="cli",
+        )
+    if as_json:
+        echo_json(item)
+        return
+    when = item.occurred_at.strftime("%Y-%m-%d %H:%M UTC")
+    click.echo(f"Logged {direction} {channel} {kind} for {contact} at {when} ({item.id})")
+
+
+@click.command("timeline")
+@click.argument("contact")
+@click.option("--limit", default=20, show_default=True, help="How many, newest first (0: all).")
+@click.option("--channel", type=click.Choice(CHANNELS), help="Only this channel.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+def timeline_command(contact: str, limit: int, channel: str | None, as_json: bool) -> None:
+    """Show CONTACT's interactions (an id or email), newest first."""
+    crm = get_context().crm()
+    with hint_on_not_found("contact", CONTACT_HINT):
+        items = crm.interactions.timeline(contact, limit=limit or None, channel=channel)
+    if as_json:
+        echo_json(items)
+        return
+    echo_table(
+        [_interaction_row(i) for i in items],
+        TIMELINE_COLUMNS,
+        empty=f"No interactions{' on ' + channel if channel else ''} yet; record one with "
+        f"'crmkit log {contact} --channel email --summary ...'.",
+    )
+
+
+def _interaction_row(item: Interaction) -> dict[str, Any]:
+    return {
+        "occurred_at": item.occurred_at,
+        "channel": item.channel,
+        "direction": item.direction,
+        "kind": item.kind,
+        "summary": item.summary,
+        "source": item.source,
+    }
+
+
+@click.command("view")
+@click.argument("contact")
+@click.option("--interactions", default=10, show_default=True,
+              help="How many of the latest interactions to include.")
+@click.option("--json", "as_json", is_flag=True, help="Print the whole view as one JSON object.")
+def view_command(contact: str, interactions: int, as_json: bool) -> None:
+    """The single customer view of CONTACT (an id or email): profile, organizations,
+    latest interactions and a section from every loaded plugin.
+    """
+    crm = get_context().crm()
+    with hint_on_not_found("contact", CONTACT_HINT):
+        view = crm.view(contact, interactions=interactions)
+    if as_json:
+        echo_json(view.as_dict())
+        return
+    echo_view(view)
+
+
+def echo_view(view: CustomerView) -> None:
+    """The human form of a customer view: one titled block per part."""
+    person = view.contact
+    name = " ".join(p for p in (person.first_name, person.last_name) if p)
+    _heading(name or person.email or person.id, first=True)
+    profile = record_fields(person)
+    for key in ("first_name", "last_name"):
+        profile.pop(key, None)
+    echo_record(profile)
+
+    _heading("Organizations")
+    if view.organizations:
+        for m in view.organizations:
+            role = f" — {m.role}" if m.role else ""
+            click.echo(f"{m.organization.name}{role} ({m.organization.id})")
+    else:
+        click.echo("none")
+
+    _heading(f"Latest interactions ({len(view.interactions)})")
+    if view.interactions:
+        echo_table([_interaction_row(i) for i in view.interactions], TIMELINE_COLUMNS)
+    else:
+        click.echo("none yet")
+
+    for section in view.sections:
+        by = f" [{section.plugin}]" if section.plugin else ""
+        _heading(f"{section.title}{by}")
+        echo_section_data(section.data)
+
+
+def echo_section_data(data: Any) -> None:
+    """A plugin section's data: a record, a table of records, a list or a value."""
+    from crmkit.serialize import to_jsonable
+
+    value = to_jsonable(data)
+    if isinstance(value, Mapping):
+        if value:
+            echo_record({k: _flat(v) for k, v in value.items()})
+        else:
+            click.echo("nothing")
+    elif isinstance(value, list) and value and all(isinstance(v, Mapping) for v in value):
+        keys = list(dict.fromkeys(k for row in value for k in row))
+        echo_table([{k: _flat(row.get(k)) for k in keys} for row in value],
+                   [(k, k.upper()) for k in keys])
+    elif isinstance(value, list):
+        for item in value:
+            click.echo(f"- {_flat(item)}")
+        if not value:
+            click.echo("nothing")
+    else:
+        click.echo(_flat(value))
+
+
+def _flat(value: Any) -> Any:
+    """Nested values as compact JSON, so one field stays on one line."""
+    if isinstance(value, Mapping) or (
+        isinstance(value, list) and any(isinstance(v, Mapping | list) for v in value)
+    ):
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
+def _heading(title: str, *, first: bool = False) -> None:
+    if not first:
+        click.echo()
+    click.echo(click.style(title, bold=True))
