@@ -15,12 +15,17 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from crmkit.crm import CRM, open
-    from crmkit.entities import Entity, entity, field
-    from crmkit.events import Event, EventType
-    from crmkit.migrations.runner import MigrationBranch
-    from crmkit.plugins.hookspecs import hookimpl
-    from crmkit.view import CustomerView, ViewSection
+    from crmkit.crm import CRM as CRM
+    from crmkit.crm import open as open  # noqa: A004
+    from crmkit.entities import Entity as Entity
+    from crmkit.entities import entity as entity
+    from crmkit.entities import field as field
+    from crmkit.events import Event as Event
+    from crmkit.events import EventType as EventType
+    from crmkit.migrations.runner import MigrationBranch as MigrationBranch
+    from crmkit.plugins.hookspecs import hookimpl as hookimpl
+    from crmkit.view import CustomerView as CustomerView
+    from crmkit.view import ViewSection as ViewSection
 
 _LAZY = {
     "CRM": "crmkit.crm",

@@ -60,7 +60,8 @@ def entity(
     """
 
     def mark(cls: E) -> E:
-        if not attrs.has(cls):
+        plain: type = cls  # attrs.has() narrows its argument; keep ``cls`` as E
+        if not attrs.has(plain):
             raise TypeError(f"@crmkit.entity({name!r}) needs an attrs class; add @attrs.define")
         setattr(
             cls,

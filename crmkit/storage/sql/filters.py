@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+import operator
+from collections.abc import Callable
+from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Table, and_, or_
 from sqlalchemy.sql.expression import ColumnElement as _Col
 
 from crmkit.storage.query import AllOf, AnyOf, Cond, Filter, order_fields
+
+_COMPARISONS: dict[str, Callable[[Any, Any], Any]] = {
+    "lt": operator.lt,
+    "le": operator.le,
+    "gt": operator.gt,
+    "ge": operator.ge,
+}
 
 
 def _escape_like(text: str) -> str:
@@ -20,15 +29,10 @@ def _cond(table: Table, cond: Cond) -> ColumnElement[bool]:
     if op == "eq":
         return col.is_(None) if value is None else col == value
     if op == "ne":
-        return col.is_not(None) if value is None else col != value
-    if op == "lt":
-        return col < value
-    if op == "le":
-        return col <= value
-    if op == "gt":
-        return col > value
-    if op == "ge":
-        return col >= value
+        # Like the in-memory backend: a record with no value differs from any value.
+        return col.is_not(None) if value is None else col.is_distinct_from(value)
+    if op in _COMPARISONS:
+        return cast("ColumnElement[bool]", _COMPARISONS[op](col, value))
     if op == "in":
         return col.in_(list(value))
     if op == "contains":

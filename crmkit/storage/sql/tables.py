@@ -7,6 +7,7 @@ these tables and the migrated database agree.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -31,9 +32,9 @@ OUTBOX = "crmkit_outbox"
 FAILURES = "crmkit_delivery_failure"
 
 
-def column_type(info: FieldInfo) -> TypeEngine[object]:
+def column_type(info: FieldInfo) -> TypeEngine[Any]:
     """The SQL type for a field kind."""
-    kinds: dict[str, TypeEngine[object]] = {
+    kinds: dict[str, TypeEngine[Any]] = {
         "str": Text(),
         "int": BigInteger(),
         "float": Float(),
@@ -45,7 +46,7 @@ def column_type(info: FieldInfo) -> TypeEngine[object]:
         "dict": json_type(),
     }
     if info.name == "id" or info.spec.ref:
-        return String(36)  # type: ignore[return-value]
+        return String(36)
     return kinds[info.kind]
 
 
