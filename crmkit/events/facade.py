@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from crmkit.entities.base import utcnow
@@ -43,7 +43,7 @@ class Events:
         """Run ``handler(event)`` after commit for events matching ``pattern``."""
         return self.bus.subscribe(pattern, handler)
 
-    def subscriber(self, pattern: str):  # type: ignore[no-untyped-def]
+    def subscriber(self, pattern: str) -> Callable[[Handler], Handler]:
         """Decorator: ``@crm.events.subscriber("contact.*")``."""
         return self.bus.subscriber(pattern)
 

@@ -8,6 +8,7 @@ behind, exactly like the SQL backend. It passes the same contract suite.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -54,6 +55,15 @@ def _cond(value: Any, cond: Cond) -> bool:
     return compare[op](value, want)
 
 
+def _stored(values: Row) -> Row:
+    """A private copy of ``values`` with times in UTC, as the SQL backend reads them back."""
+    out = copy.deepcopy(values)
+    for key, value in out.items():
+        if isinstance(value, dt.datetime) and value.tzinfo is not None:
+            out[key] = value.astimezone(dt.UTC)
+    return out
+
+
 class MemoryTransaction:
     """Copy-on-write view of the backend's tables for one transaction."""
 
@@ -96,7 +106,7 @@ class MemoryTransaction:
         if row["id"] in table:
             raise DuplicateError(etype.name, "id", f"id {row['id']} already exists")
         self._check_unique(etype, row)
-        table[row["id"]] = copy.deepcopy(row)
+        table[row["id"]] = _stored(row)
 
     def add_many(self, etype: EntityType, rows: Sequence[Row]) -> int:
         for row in rows:
@@ -107,7 +117,7 @@ class MemoryTransaction:
         table = self._table(etype)
         if record_id not in table:
             return False
-        new = {**table[record_id], **copy.deepcopy(changes)}
+        new = {**table[record_id], **_stored(changes)}
         self._check_unique(etype, new, skip_id=record_id)
         table[record_id] = new
         return True
@@ -211,6 +221,12 @@ class MemoryBackend:
             tx = MemoryTransaction(self)
             yield tx
             tx.commit()
+
+    @contextmanager
+    def read(self) -> Iterator[MemoryTransaction]:
+        """Committed data, read under the same lock as transactions; nothing is kept."""
+        with self._lock:
+            yield MemoryTransaction(self)
 
     def close(self) -> None:
         self.tables.clear()

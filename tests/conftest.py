@@ -1,0 +1,77 @@
+"""Shared fixtures: CRMs on every backend, PostgreSQL schemas per test, temp projects.
+
+PostgreSQL tests use the server named by ``CRMKIT_TEST_POSTGRES_URL``. Without
+it they are skipped locally; CI sets it, and if the server is then unreachable
+the tests fail instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import crmkit
+from crmkit.crm import CRM
+
+PG_ENV = "CRMKIT_TEST_POSTGRES_URL"
+
+
+def _pg_base_url() -> str | None:
+    return os.environ.get(PG_ENV) or None
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a fresh, empty schema (dropped afterwards)."""
+    base = _pg_base_url()
+    if base is None:
+        pytest.skip(f"set {PG_ENV} to run the PostgreSQL tests")
+    import sqlalchemy as sa
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(base.replace("postgresql://", "postgresql+psycopg://", 1))
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in base else "?"
+    try:
+        yield f"{base}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgresql"])
+def any_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database URL for each backend in turn."""
+    if request.param == "memory":
+        return "memory://"
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'crm.db'}"
+    return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def sql_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A URL for each SQL backend (SQLite file, PostgreSQL schema)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'crm.db'}"
+    return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+def crm(any_url: str) -> Iterator[CRM]:
+    """A CRM with no plugins on each backend."""
+    with crmkit.open(any_url, plugins=[]) as opened:
+        yield opened
+
+
+@pytest.fixture
+def sqlite_crm(tmp_path: Path) -> Iterator[CRM]:
+    """A CRM with no plugins on a temporary SQLite file."""
+    with crmkit.open(f"sqlite:///{tmp_path / 'crm.db'}", plugins=[]) as opened:
+        yield opened
