@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -12,9 +13,11 @@ from crmkit.errors import DuplicateError, NotFound, ValidationError
 from crmkit.repository import Service
 from crmkit.serialize import to_jsonable
 from crmkit.storage.query import AnyOf, Cond, Filter, Query, where_from
+from crmkit.validation import contact_email
 from crmkit.view import Membership
 
 if TYPE_CHECKING:
+    from crmkit.storage.base import StorageReader
     from crmkit.uow import UnitOfWork
 
 BULK_BATCH = 2000
@@ -25,6 +28,28 @@ SEARCH_FIELDS = ("first_name", "last_name", "email", "phone", "job_title", "city
 def looks_like_id(ref: str) -> bool:
     """A 36-character UUID string (the form crmkit ids take)."""
     return len(ref) == 36 and ref.count("-") == 4
+
+
+def contact_row(reader: StorageReader, etype: EntityType, ref: str) -> dict[str, Any] | None:
+    """The stored row of the contact named by ``ref`` (an id or an email), or ``None``.
+
+    An email is tried as given first, then in its normalised form, so lookups
+    need no normalisation in the common case.
+    """
+    ref = ref.strip()
+    if looks_like_id(ref):
+        return reader.get(etype, ref)
+    if "@" in ref:
+        row = reader.get_by(etype, "email", ref)
+        if row is None:
+            try:
+                email = contact_email(ref)
+            except ValueError:
+                return None
+            if email != ref:
+                row = reader.get_by(etype, "email", email)
+        return row
+    return None
 
 
 class Contacts(Service):
@@ -74,30 +99,12 @@ class Contacts(Service):
 
     def find(self, ref: str) -> Contact | None:
         """The contact with this id or email, or ``None``."""
-
-        def work(uow: UnitOfWork) -> Contact | None:
-            row = self._lookup(uow, ref)
-            return Contact(**row) if row is not None else None
-
-        return self._read(work)
+        etype = self._etype
+        row = self._reading(lambda reader: contact_row(reader, etype, ref))
+        return Contact(**row) if row is not None else None
 
     def _lookup(self, uow: UnitOfWork, ref: str) -> dict[str, Any] | None:
-        ref = ref.strip()
-        if looks_like_id(ref):
-            return uow.tx.get(self._etype, ref)
-        if "@" in ref:
-            row = uow.tx.get_by(self._etype, "email", ref)
-            if row is None:
-                try:
-                    from crmkit.normalize import normalize_email
-
-                    email = normalize_email(ref)
-                except ValueError:
-                    return None
-                if email != ref:
-                    row = uow.tx.get_by(self._etype, "email", email)
-            return row
-        return None
+        return contact_row(uow.tx, self._etype, ref)
 
     def get(self, ref: str) -> Contact:
         """The contact with this id or email; :class:`NotFound` if there is none."""
@@ -117,7 +124,9 @@ class Contacts(Service):
             if "custom" in values and values["custom"] is not None:
                 merged = {**current["custom"], **values["custom"]}
                 values["custom"] = {k: v for k, v in merged.items() if v is not None}
-            row = self._crm.rules("contact").clean(values, partial=True, record=current["id"])
+            row = self._crm.rules("contact").clean(
+                values, partial=True, record=current["id"], region_hint=current.get("country")
+            )
             self._check_email_free(uow, row.get("email"), skip_id=current["id"])
             diff = {k: [current.get(k), v] for k, v in row.items() if current.get(k) != v}
             if not diff:
@@ -155,18 +164,18 @@ class Contacts(Service):
         order_by: Sequence[str] = ("last_name", "first_name"),
         limit: int | None = 50,
         offset: int = 0,
-    ) -> list[Contact]:
+    ) -> builtins.list[Contact]:
         """A page of contacts matching ``where`` (``{"city": "Paris"}`` or filters)."""
         query = Query(where_from(where), tuple(order_by), limit, offset)
         self._crm.check_query("contact", query)
         return self._read(lambda uow: [Contact(**r) for r in uow.tx.query(self._etype, query)])
 
-    def search(self, text: str, *, limit: int | None = 50, offset: int = 0) -> list[Contact]:
+    def search(self, text: str, *, limit: int | None = 50, offset: int = 0) -> builtins.list[Contact]:
         """Contacts whose name, email, phone, job title or city contains ``text``."""
         words = text.split()
         if not words:
             return []
-        clauses: list[Filter] = [
+        clauses: builtins.list[Filter] = [
             AnyOf(tuple(Cond(f, "contains", w) for f in SEARCH_FIELDS)) for w in words
         ]
         flt: Filter = clauses[0] if len(clauses) == 1 else where_from(clauses)  # type: ignore[assignment]
@@ -177,7 +186,7 @@ class Contacts(Service):
         flt = where_from(where)
         return self._read(lambda uow: uow.tx.count(self._etype, flt))
 
-    def add_many(self, records: Iterable[Mapping[str, Any]], *, source: str = "api") -> list[str]:
+    def add_many(self, records: Iterable[Mapping[str, Any]], *, source: str = "api") -> builtins.list[str]:
         """Add many contacts in one transaction; returns their ids in order.
 
         Each record is validated like :meth:`add`; the first invalid record
@@ -188,9 +197,9 @@ class Contacts(Service):
         rules = self._crm.rules("contact")
         etype = self._etype
 
-        def work(uow: UnitOfWork) -> list[str]:
-            ids: list[str] = []
-            batch: list[dict[str, Any]] = []
+        def work(uow: UnitOfWork) -> builtins.list[str]:
+            ids: builtins.list[str] = []
+            batch: builtins.list[dict[str, Any]] = []
             seen: dict[str, int] = {}
             for index, record in enumerate(records):
                 label = f"#{index + 1}"
@@ -218,7 +227,7 @@ class Contacts(Service):
 
         return self._write(work)
 
-    def _flush(self, uow: UnitOfWork, rows: list[dict[str, Any]], source: str) -> list[str]:
+    def _flush(self, uow: UnitOfWork, rows: builtins.list[dict[str, Any]], source: str) -> builtins.list[str]:
         emails = [r["email"] for r in rows if r.get("email")]
         taken = uow.tx.existing_values(self._etype, "email", emails) if emails else set()
         if taken:
@@ -272,10 +281,10 @@ class Contacts(Service):
 
         return self._write(work)
 
-    def organizations_of(self, contact: str) -> list[Membership]:
+    def organizations_of(self, contact: str) -> builtins.list[Membership]:
         """The organizations a contact belongs to, with roles."""
 
-        def work(uow: UnitOfWork) -> list[Membership]:
+        def work(uow: UnitOfWork) -> builtins.list[Membership]:
             current = self._lookup(uow, contact)
             if current is None:
                 raise NotFound("contact", contact)

@@ -17,7 +17,7 @@ from typing import Any
 import jsonschema
 
 from crmkit import builtin
-from crmkit.contacts import Contacts
+from crmkit.contacts import Contacts, contact_row
 from crmkit.custom_fields import CustomFieldValidator, merge_schemas
 from crmkit.entities.core import Contact, Organization
 from crmkit.entities.types import EntityType, build_entity_type
@@ -25,12 +25,12 @@ from crmkit.errors import ConfigError, NotFound, PluginError, ValidationError
 from crmkit.events.bus import EventBus
 from crmkit.events.facade import Events
 from crmkit.events.model import EventType
-from crmkit.interactions import Interactions
+from crmkit.interactions import Interactions, latest_interactions
 from crmkit.migrations.runner import MigrationBranch
 from crmkit.organizations import Organizations
 from crmkit.plugins.manager import CORE_PLUGIN, LoadResult, PluginInfo, collect, load_plugins
 from crmkit.project import CONFIG_FILE, Settings, load_settings
-from crmkit.storage.base import StorageBackend
+from crmkit.storage.base import StorageBackend, StorageReader
 from crmkit.storage.query import Cond, Query, fields_in, order_fields
 from crmkit.uow import UnitOfWork
 from crmkit.validation import RecordRules
@@ -196,33 +196,56 @@ class CRM:
         return Interactions(self)
 
     def memberships(self, uow: UnitOfWork, contact_id: str) -> list[Membership]:
-        links = uow.tx.query(
+        """The organizations a contact belongs to, with roles, as seen by ``uow``."""
+        return self._memberships(uow.tx, contact_id)
+
+    def _memberships(self, reader: StorageReader, contact_id: str) -> list[Membership]:
+        """Links in the order they were made; the organizations come in one query."""
+        links = reader.query(
             self.entity_type("affiliation"),
             Query(Cond("contact_id", "eq", contact_id), ("created_at",), None),
         )
-        otype = self.entity_type("organization")
-        out = []
-        for link in links:
-            row = uow.tx.get(otype, link["organization_id"])
-            if row is not None:
-                out.append(Membership(Organization(**row), link["role"]))
-        return out
+        if not links:
+            return []
+        wanted = list(dict.fromkeys(link["organization_id"] for link in links))
+        rows = {
+            row["id"]: row
+            for row in reader.query(
+                self.entity_type("organization"), Query(Cond("id", "in", wanted), ("id",), None)
+            )
+        }
+        return [
+            Membership(Organization(**rows[link["organization_id"]]), link["role"])
+            for link in links
+            if link["organization_id"] in rows
+        ]
 
-    def view(self, contact: str, *, actor: str | None = None, interactions: int = 50) -> CustomerView:
-        """The single customer view of a contact (by id or email)."""
-        with self.unit_of_work(actor) as uow:
-            row = uow.contacts._lookup(uow, contact)
+    def view(
+        self, contact: str, *, actor: str | None = None, interactions: int = 50
+    ) -> CustomerView:
+        """The single customer view of a contact (by id or email).
+
+        Profile, organizations and the ``interactions`` latest interactions are
+        read together on the backend's read path (one snapshot on SQLite), then
+        every plugin adds its section.
+        """
+        with self.backend.read() as reader:
+            row = contact_row(reader, self.entity_type("contact"), contact)
             if row is None:
                 raise NotFound("contact", contact)
             person = Contact(**row)
-            orgs = self.memberships(uow, person.id)
-            timeline = uow.interactions.timeline(person.id, limit=interactions)
+            orgs = self._memberships(reader, person.id)
+            timeline = latest_interactions(
+                reader, self.entity_type("interaction"), person.id, interactions
+            )
         sections = []
         for plugin, section in collect(
             self.pm, "crmkit_customer_view", crm=self, contact=person, actor=actor
         ):
             if not isinstance(section, ViewSection):
-                raise PluginError(f"plugin {plugin}: crmkit_customer_view must return a ViewSection")
+                raise PluginError(
+                    f"plugin {plugin}: crmkit_customer_view must return a ViewSection"
+                )
             sections.append(
                 section if section.plugin else ViewSection(section.title, section.data, plugin)
             )

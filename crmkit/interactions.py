@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from crmkit.contacts import contact_row
 from crmkit.entities.core import CHANNELS, DIRECTIONS, Interaction
 from crmkit.entities.types import EntityType
 from crmkit.errors import NotFound, ValidationError
@@ -14,6 +15,7 @@ from crmkit.serialize import to_jsonable
 from crmkit.storage.query import AllOf, Cond, Query
 
 if TYPE_CHECKING:
+    from crmkit.storage.base import StorageReader
     from crmkit.uow import UnitOfWork
 
 
@@ -87,18 +89,31 @@ class Interactions(Service):
         channel: str | None = None,
     ) -> list[Interaction]:
         """A contact's interactions, newest first (page back with ``before``)."""
+        contact_type, etype = self._crm.entity_type("contact"), self._etype
 
-        def work(uow: UnitOfWork) -> list[Interaction]:
-            who = uow.contacts._lookup(uow, contact)
+        def read(reader: StorageReader) -> list[Interaction]:
+            who = contact_row(reader, contact_type, contact)
             if who is None:
                 raise NotFound("contact", contact)
-            conds = [Cond("contact_id", "eq", who["id"])]
-            if before is not None:
-                conds.append(Cond("occurred_at", "lt", before))
-            if channel is not None:
-                conds.append(Cond("channel", "eq", channel))
-            flt = conds[0] if len(conds) == 1 else AllOf(tuple(conds))
-            rows = uow.tx.query(self._etype, Query(flt, ("-occurred_at", "-id"), limit))
-            return [Interaction(**r) for r in rows]
+            return latest_interactions(reader, etype, who["id"], limit, before, channel)
 
-        return self._read(work)
+        return self._reading(read)
+
+
+def latest_interactions(
+    reader: StorageReader,
+    etype: EntityType,
+    contact_id: str,
+    limit: int | None,
+    before: dt.datetime | None = None,
+    channel: str | None = None,
+) -> list[Interaction]:
+    """The newest interactions of a contact (ties broken by id, newest first)."""
+    conds = [Cond("contact_id", "eq", contact_id)]
+    if before is not None:
+        conds.append(Cond("occurred_at", "lt", before))
+    if channel is not None:
+        conds.append(Cond("channel", "eq", channel))
+    flt = conds[0] if len(conds) == 1 else AllOf(tuple(conds))
+    rows = reader.query(etype, Query(flt, ("-occurred_at", "-id"), limit))
+    return [Interaction(**r) for r in rows]

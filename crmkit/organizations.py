@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -117,7 +118,7 @@ class Organizations(Service):
         order_by: Sequence[str] = ("name",),
         limit: int | None = 50,
         offset: int = 0,
-    ) -> list[Organization]:
+    ) -> builtins.list[Organization]:
         """A page of organizations matching ``where``."""
         query = Query(where_from(where), tuple(order_by), limit, offset)
         self._crm.check_query("organization", query)
@@ -125,7 +126,7 @@ class Organizations(Service):
             lambda uow: [Organization(**r) for r in uow.tx.query(self._etype, query)]
         )
 
-    def search(self, text: str, *, limit: int | None = 50) -> list[Organization]:
+    def search(self, text: str, *, limit: int | None = 50) -> builtins.list[Organization]:
         """Organizations whose name, domain, industry or city contains ``text``."""
         flt = AnyOf(tuple(Cond(f, "contains", text) for f in ("name", "domain", "industry", "city")))
         query = Query(flt, ("name",), limit)
@@ -137,10 +138,10 @@ class Organizations(Service):
         flt = where_from(where)
         return self._read(lambda uow: uow.tx.count(self._etype, flt))
 
-    def members(self, ref: str) -> list[tuple[Contact, str | None]]:
+    def members(self, ref: str) -> builtins.list[tuple[Contact, str | None]]:
         """The contacts of an organization, with their roles."""
 
-        def work(uow: UnitOfWork) -> list[tuple[Contact, str | None]]:
+        def work(uow: UnitOfWork) -> builtins.list[tuple[Contact, str | None]]:
             current = self._lookup(uow, ref)
             if current is None:
                 raise NotFound("organization", ref)

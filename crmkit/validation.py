@@ -104,6 +104,17 @@ def coerce(info: FieldInfo, value: Any) -> Any:
     return value
 
 
+def contact_email(value: str | None) -> str | None:
+    """A contact's email as crmkit stores it: normalised by email-validator, then lower-cased.
+
+    Mail systems treat addresses case-insensitively in practice, and people
+    type them in any case, so crmkit compares and stores them in lower case;
+    that is what makes duplicate detection and lookup by email reliable.
+    """
+    email = normalize_email(value)
+    return email.lower() if email is not None else None
+
+
 class RecordRules:
     """Validation for one entity type: known fields, types, normalisation, custom fields."""
 
@@ -126,8 +137,25 @@ class RecordRules:
                     record=record,
                 )
 
+    def phone_region(self, values: Mapping[str, Any], hint: str | None = None) -> str | None:
+        """The region a national phone number is read in.
+
+        The contact's own country wins (a French number written ``01 42 68 53 00``
+        belongs to a contact in FR), then ``hint`` (the stored country on
+        updates), then the project's ``default_region``.
+        """
+        country = values.get("country") or hint
+        if isinstance(country, str) and len(country.strip()) == 2 and country.strip().isalpha():
+            return country.strip().upper()
+        return self.default_region
+
     def clean(
-        self, values: Mapping[str, Any], *, partial: bool = False, record: str | None = None
+        self,
+        values: Mapping[str, Any],
+        *,
+        partial: bool = False,
+        record: str | None = None,
+        region_hint: str | None = None,
     ) -> dict[str, Any]:
         """Coerce, normalise and check ``values``; return the row to store.
 
@@ -140,9 +168,9 @@ class RecordRules:
             try:
                 value = coerce(info, raw)
                 if name == "email" and self.etype.name == "contact":
-                    value = normalize_email(value)
+                    value = contact_email(value)
                 elif name == "phone" and self.etype.name == "contact":
-                    value = normalize_phone(value, self.default_region)
+                    value = normalize_phone(value, self.phone_region(values, region_hint))
             except (ValueError, NormalizationError) as exc:
                 raise ValidationError(self.etype.name, name, str(exc), record=record) from None
             out[name] = value

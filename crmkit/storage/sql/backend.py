@@ -1,27 +1,33 @@
 """The SQLAlchemy storage backend: SQLite (embedded default) and PostgreSQL.
 
 Statements that run per record are built once per table and reused, so
-SQLAlchemy's compiled cache is hit; bulk adds go through the driver's
+SQLAlchemy's compiled cache is hit; reads run statements compiled once per
+table and query shape straight on the driver connection
+(:mod:`crmkit.storage.sql.reads`); bulk adds go through the driver's
 ``executemany`` on SQLite and ``COPY`` on PostgreSQL.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, Table, bindparam, func, select
+from sqlalchemy import Connection, Engine, Table, bindparam, select
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.pool import StaticPool
 
 from crmkit.entities.base import utcnow
 from crmkit.entities.types import EntityType
 from crmkit.errors import DatabaseError, DuplicateError
 from crmkit.storage.base import DeliveryFailure, Row, StoredEvent
-from crmkit.storage.query import Filter, Query
-from crmkit.storage.sql.engine import make_engine, safe_url
-from crmkit.storage.sql.filters import order_clauses, to_sql
+from crmkit.storage.query import Filter
+from crmkit.storage.sql.engine import make_engine, safe_url, sqlite_pragmas
+from crmkit.storage.sql.filters import to_sql
+from crmkit.storage.sql.reads import SqliteReadConnections, SqlReader, TableReads
 from crmkit.storage.sql.tables import FAILURES, OUTBOX, build_metadata
 
 IN_CHUNK = 900
@@ -34,45 +40,45 @@ class _TableStatements:
         self.table = table
         self.columns = [c.name for c in table.columns]
         self.json_columns = frozenset(f.name for f in etype.fields if f.kind in ("list", "dict"))
-        self.get = select(table).where(table.c.id == bindparam("id"))
         self.insert = table.insert()
         self.delete = table.delete().where(table.c.id == bindparam("id"))
-        self._get_by: dict[str, Select[Any]] = {}
-
-    def get_by(self, field: str) -> Select[Any]:
-        stmt = self._get_by.get(field)
-        if stmt is None:
-            stmt = select(self.table).where(self.table.c[field] == bindparam("v")).limit(1)
-            self._get_by[field] = stmt
-        return stmt
+        # Read statements compiled for the engine's dialect, built on first use.
+        self.reads: TableReads | None = None
+        # Bulk-insert helpers per dialect name, built on first use.
+        self.bulk: dict[str, _BulkRows] = {}
+        self.bulk_sql: dict[str, str] = {}
 
 
-def _duplicate_from(exc: IntegrityError, etype: EntityType) -> DuplicateError | None:
-    text = str(exc.orig)
+def _duplicate_from(exc: Exception, etype: EntityType) -> DuplicateError | None:
+    """The DuplicateError a unique-constraint failure means, or ``None`` for other failures.
+
+    ``exc`` is SQLAlchemy's IntegrityError or, from ``COPY``, the driver's own.
+    """
+    text = str(getattr(exc, "orig", None) or exc)
+    if f"{etype.table_name}.id" in text or f"{etype.table_name}_pkey" in text:
+        return DuplicateError(etype.name, "id", "this id is already used by another record")
     for f in etype.fields:
         if f.spec.unique and (f"{etype.table_name}.{f.name}" in text or f"_{f.name}" in text):
-            return DuplicateError(etype.name, f.name, "this value is already used by another record")
+            return DuplicateError(
+                etype.name, f.name, "this value is already used by another record"
+            )
     return None
 
 
-class SqlTransaction:
-    """One database transaction on a SQLAlchemy connection."""
+class SqlTransaction(SqlReader):
+    """One database transaction on a SQLAlchemy connection.
+
+    Reads (``get``, ``get_by``, ``query``, ``count``) run on the same driver connection
+    through :class:`SqlReader`, so they see this transaction's own writes.
+    """
 
     def __init__(self, backend: SqlBackend, conn: Connection) -> None:
+        super().__init__(backend.reads, conn.connection.driver_connection)
         self._backend = backend
         self.conn = conn
 
     def _st(self, etype: EntityType) -> _TableStatements:
         return self._backend.statements(etype)
-
-    def get(self, etype: EntityType, record_id: str) -> Row | None:
-        row = self.conn.execute(self._st(etype).get, {"id": record_id}).mappings().first()
-        return dict(row) if row is not None else None
-
-    def get_by(self, etype: EntityType, field: str, value: Any) -> Row | None:
-        stmt = self._st(etype).get_by(field)
-        row = self.conn.execute(stmt, {"v": value}).mappings().first()
-        return dict(row) if row is not None else None
 
     def add(self, etype: EntityType, row: Row) -> None:
         try:
@@ -87,9 +93,15 @@ class SqlTransaction:
         if not rows:
             return 0
         st = self._st(etype)
-        if self.conn.dialect.name == "postgresql":
-            return _copy_rows(self.conn, st, rows)
-        return _executemany_rows(self.conn, st, rows)
+        try:
+            if self.conn.dialect.name == "postgresql":
+                return _copy_rows(self.conn, st, rows)
+            return _executemany_rows(self.conn, st, rows)
+        except (IntegrityError, self.conn.dialect.loaded_dbapi.IntegrityError) as exc:
+            dup = _duplicate_from(exc, etype)
+            if dup is None:
+                raise
+            raise dup from None
 
     def update(self, etype: EntityType, record_id: str, changes: Row) -> bool:
         table = self._st(etype).table
@@ -111,25 +123,6 @@ class SqlTransaction:
     def delete_where(self, etype: EntityType, where: Filter) -> int:
         table = self._st(etype).table
         return int(self.conn.execute(table.delete().where(to_sql(table, where))).rowcount)
-
-    def query(self, etype: EntityType, query: Query) -> list[Row]:
-        table = self._st(etype).table
-        stmt = select(table)
-        if query.where is not None:
-            stmt = stmt.where(to_sql(table, query.where))
-        stmt = stmt.order_by(*order_clauses(table, query.order_by))
-        if query.limit is not None:
-            stmt = stmt.limit(query.limit)
-        if query.offset:
-            stmt = stmt.offset(query.offset)
-        return [dict(r) for r in self.conn.execute(stmt).mappings()]
-
-    def count(self, etype: EntityType, where: Filter | None = None) -> int:
-        table = self._st(etype).table
-        stmt = select(func.count()).select_from(table)
-        if where is not None:
-            stmt = stmt.where(to_sql(table, where))
-        return int(self.conn.execute(stmt).scalar_one())
 
     def existing_values(self, etype: EntityType, field: str, values: Sequence[Any]) -> set[Any]:
         table = self._st(etype).table
@@ -210,34 +203,130 @@ class SqlTransaction:
         self.conn.execute(table.update().where(table.c.id == failure_id).values(**values))
 
 
+_UNSET = object()
+_IMMUTABLE = frozenset({dt.datetime, dt.date, str, int, float, bool, type(None)})
+_LIST_MEMO = 4096
+
+
+def _reusing(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``convert`` (a pure bind processor) that reuses results where that is exact.
+
+    Bulk rows share timestamp objects (a batch is stamped once), mostly hold
+    empty lists and mappings, and repeat a few tag lists: a value that *is*
+    the previous one (datetimes, dates and strings are immutable), an empty
+    list or dict, or a list of strings seen before gets the result already
+    computed for an equal value.
+    """
+    last: list[Any] = [_UNSET, None]
+    empty: dict[type, Any] = {}
+    lists: dict[tuple[str, ...], Any] = {}
+
+    def reuse(value: Any) -> Any:
+        if value is last[0]:
+            return last[1]
+        kind = type(value)
+        if kind is list or kind is dict:
+            if not value:
+                if kind not in empty:
+                    empty[kind] = convert(value)
+                return empty[kind]
+            if kind is list and all(type(item) is str for item in value):
+                key = tuple(value)
+                result = lists.get(key, _UNSET)
+                if result is _UNSET:
+                    result = convert(value)
+                    if len(lists) < _LIST_MEMO:
+                        lists[key] = result
+                return result
+        result = convert(value)
+        if kind in _IMMUTABLE:
+            last[0], last[1] = value, result
+        return result
+
+    return reuse
+
+
+def _then_sqlite_adapter(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``convert``, then the adapter sqlite3 itself would apply to the result.
+
+    Timestamps reach sqlite3 as datetimes, which it turns into text on every
+    row; adapting them here lets :func:`_reusing` do that once per batch. The
+    result is what sqlite3 would have sent, since it is sqlite3's own adapter.
+    """
+    import sqlite3
+
+    def adapted(value: Any) -> Any:
+        result = convert(value)
+        adapt = sqlite3.adapters.get((type(result), sqlite3.PrepareProtocol))
+        return adapt(result) if adapt is not None else result
+
+    return adapted
+
+
+class _BulkRows:
+    """Turns row dicts into positional parameters for one table, prepared once per table.
+
+    Each value goes through its column's converter (SQLAlchemy's bind
+    processor, or JSON text for ``COPY``), exactly as a plain insert would.
+    """
+
+    def __init__(self, columns: Sequence[str], converters: Sequence[Callable[[Any], Any] | None]):
+        self.columns = list(columns)
+        self._get = itemgetter(*self.columns)
+        self._convert = [(i, _reusing(c)) for i, c in enumerate(converters) if c is not None]
+
+    def __call__(self, row: Row) -> tuple[Any, ...]:
+        try:
+            values = list(self._get(row)) if len(self.columns) > 1 else [self._get(row)]
+        except KeyError:
+            values = [row.get(name) for name in self.columns]
+        for index, convert in self._convert:
+            values[index] = convert(values[index])
+        return tuple(values)
+
+
+def _bulk_rows(conn: Connection, st: _TableStatements) -> _BulkRows:
+    key = conn.dialect.name
+    bulk = st.bulk.get(key)
+    if bulk is None:
+        converters: list[Callable[[Any], Any] | None] = []
+        for name in st.columns:
+            column_type = st.table.c[name].type
+            convert: Callable[[Any], Any] | None
+            if key == "postgresql":
+                convert = json.dumps if name in st.json_columns else None
+            else:
+                convert = column_type.bind_processor(conn.dialect)
+                if key == "sqlite" and convert is not None:
+                    convert = _then_sqlite_adapter(convert)
+            converters.append(convert)
+        bulk = st.bulk[key] = _BulkRows(st.columns, converters)
+    return bulk
+
+
 def _executemany_rows(conn: Connection, st: _TableStatements, rows: Sequence[Row]) -> int:
     """Insert through the driver's executemany with values converted by the column types."""
-    dialect = conn.dialect
-    procs = [st.table.c[name].type.bind_processor(dialect) for name in st.columns]
-    pairs = list(zip(st.columns, procs, strict=True))
-    params = [
-        tuple(proc(row.get(name)) if proc else row.get(name) for name, proc in pairs)
-        for row in rows
-    ]
-    sql = str(st.insert.compile(dialect=dialect))
-    conn.exec_driver_sql(sql, params)
-    return len(params)
+    if not conn.dialect.positional:
+        conn.execute(st.insert, list(rows))
+        return len(rows)
+    to_params = _bulk_rows(conn, st)
+    sql = st.bulk_sql.get(conn.dialect.name)
+    if sql is None:
+        sql = st.bulk_sql[conn.dialect.name] = str(st.insert.compile(dialect=conn.dialect))
+    conn.exec_driver_sql(sql, [to_params(row) for row in rows])
+    return len(rows)
 
 
 def _copy_rows(conn: Connection, st: _TableStatements, rows: Sequence[Row]) -> int:
     """Insert with PostgreSQL ``COPY ... FROM STDIN``, the fastest path psycopg offers."""
-    json_cols = st.json_columns
+    to_values = _bulk_rows(conn, st)
     cols = ", ".join(f'"{name}"' for name in st.columns)
     driver = conn.connection.driver_connection
     assert driver is not None
     with driver.cursor() as cursor, cursor.copy(f"COPY {st.table.name} ({cols}) FROM STDIN") as cp:
+        write = cp.write_row
         for row in rows:
-            cp.write_row(
-                [
-                    json.dumps(row.get(name)) if name in json_cols else row.get(name)
-                    for name in st.columns
-                ]
-            )
+            write(to_values(row))
     return len(rows)
 
 
@@ -250,6 +339,8 @@ class SqlBackend:
         self.tables: dict[str, Table] = {}
         self._statements: dict[str, _TableStatements] = {}
         self._types: dict[str, EntityType] = {}
+        self._readers: SqliteReadConnections | None = None
+        self._shared_reader: Any = None
 
     def prepare(self, entity_types: Sequence[EntityType], migrations: Sequence[Any]) -> None:
         from crmkit.migrations.runner import upgrade
@@ -288,5 +379,69 @@ class SqlBackend:
         with self.connect() as conn, conn.begin():
             yield SqlTransaction(self, conn)
 
+    # -- the read path ------------------------------------------------------
+    def reads(self, etype: EntityType) -> TableReads:
+        """The compiled read statements of ``etype``'s table."""
+        st = self.statements(etype)
+        if st.reads is None:
+            st.reads = TableReads(st.table, self.engine.dialect)
+        return st.reads
+
+    def read(self) -> AbstractContextManager[SqlReader]:
+        """Read committed data without opening a unit of work.
+
+        On a SQLite file the read takes an idle read-only connection and holds one
+        snapshot for the whole block. On PostgreSQL it checks a connection out of the
+        pool (each statement sees what was committed when it started, as in
+        :meth:`begin`). An in-memory SQLite database has a single connection, which
+        reads share with writes, so there a read also sees a unit of work still open.
+        """
+        if self._readers is not None:
+            return self._readers.reading(self.reads)
+        if self.engine.dialect.name == "sqlite" and not isinstance(self.engine.pool, StaticPool):
+            self._readers = SqliteReadConnections(self._open_sqlite_reader)
+            return self._readers.reading(self.reads)
+        return self._pooled_read()
+
+    @contextmanager
+    def _pooled_read(self) -> Iterator[SqlReader]:
+        if isinstance(self.engine.pool, StaticPool):
+            if self._shared_reader is None:
+                self._shared_reader = self._checkout()
+            yield SqlReader(self.reads, self._shared_reader.driver_connection)
+            return
+        pooled = self._checkout()
+        try:
+            yield SqlReader(self.reads, pooled.driver_connection)
+        finally:
+            pooled.close()  # back to the pool, which rolls the read transaction back
+
+    def _checkout(self) -> Any:
+        try:
+            return self.engine.raw_connection()
+        except OperationalError as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            raise DatabaseError(f"cannot reach database {safe_url(self.url)}: {reason}") from None
+
+    def _open_sqlite_reader(self) -> Any:
+        """A read-only driver connection to the SQLite file, tuned like the engine's."""
+        dialect = self.engine.dialect
+        args, kwargs = dialect.create_connect_args(self.engine.url)
+        kwargs["check_same_thread"] = False
+        try:
+            conn = dialect.connect(*args, **kwargs)
+        except dialect.loaded_dbapi.Error as exc:
+            raise DatabaseError(f"cannot reach database {safe_url(self.url)}: {exc}") from None
+        sqlite_pragmas(conn)
+        conn.isolation_level = None  # transactions are begun explicitly, per read
+        conn.execute("PRAGMA query_only=ON")
+        return conn
+
     def close(self) -> None:
+        if self._readers is not None:
+            self._readers.close()
+            self._readers = None
+        if self._shared_reader is not None:
+            self._shared_reader.close()
+            self._shared_reader = None
         self.engine.dispose()

@@ -34,6 +34,14 @@ def safe_url(url: str | URL) -> str:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    sqlite_pragmas(dbapi_connection)
+
+
+def sqlite_pragmas(dbapi_connection: Any) -> None:
+    """Tune a new SQLite connection: WAL, normal sync, foreign keys, busy wait, page cache.
+
+    Applied to every connection the engine opens, and to the backend's read connections.
+    """
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("PRAGMA journal_mode=WAL")
