@@ -75,7 +75,7 @@ class CRM:
                 if not isinstance(etype, EventType):
                     raise PluginError(f"plugin {plugin}: event types must be crmkit.EventType")
                 bus.register_type(etype)
-        for plugin, pairs in collect(self.pm, "crmkit_register_subscribers"):
+        for plugin, pairs in collect(self.pm, "crmkit_register_subscribers", crm=self):
             for pattern, handler in pairs:
                 bus.subscribe(pattern, handler, owner=plugin)
         self.events = Events(bus, self.backend)

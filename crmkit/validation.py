@@ -185,6 +185,9 @@ class RecordRules:
         for name, value in out.items():
             if value is None and not self._fields[name].optional:
                 raise ValidationError(self.etype.name, name, "may not be empty", record=record)
+        if not partial and self.etype.has_custom_fields:
+            # Validate even when no custom values were given: the schema may require some.
+            out.setdefault("custom", {})
         if "custom" in out:
             self.custom.validate(out["custom"], record=record)
         return out

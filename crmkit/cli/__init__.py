@@ -47,9 +47,8 @@ class CrmkitGroup(click.Group):
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         names = set(CORE_COMMANDS)
-        obj = ctx.find_object(CliContext)
-        if obj is not None:
-            names.update(obj.plugin_command_names())
+        obj = ctx.find_object(CliContext) or CliContext(ctx.params.get("project"))
+        names.update(obj.plugin_command_names())
         return sorted(names)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
@@ -67,8 +66,10 @@ class CrmkitGroup(click.Group):
         rows = [(name, help_) for name, (_, help_) in sorted(CORE_COMMANDS.items())]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
-        obj = ctx.find_object(CliContext)
-        plugin_names = sorted(obj.plugin_command_names()) if obj is not None else []
+        # Help is formatted before the root callback runs, so there may be no
+        # context yet; plugin names come from entry points without importing them.
+        obj = ctx.find_object(CliContext) or CliContext(ctx.params.get("project"))
+        plugin_names = sorted(obj.plugin_command_names())
         if plugin_names:
             with formatter.section("Plugin commands"):
                 formatter.write_dl([(n, f"Commands of the {n} plugin.") for n in plugin_names])

@@ -79,13 +79,14 @@ def crmkit_register_event_types() -> Sequence[EventType]:
 
 
 @hookspec
-def crmkit_register_subscribers() -> Sequence[tuple[str, Callable[[Event], Any]]]:
+def crmkit_register_subscribers(crm: CRM) -> Sequence[tuple[str, Callable[[Event], Any]]]:
     """Return ``(pattern, handler)`` pairs to run after commit.
 
-    Called once per CRM while it opens (never per event). ``pattern`` is an
-    event name or glob (``contact.*``); ``handler(event)`` runs after the unit
-    of work that raised the event commits. A handler that raises is recorded
-    as a delivery failure and can be retried; other handlers still run.
+    Called once per CRM while it opens (never per event), with that CRM, so a
+    handler that writes can close over it. ``pattern`` is an event name or
+    glob (``contact.*``); ``handler(event)`` runs after the unit of work that
+    raised the event commits. A handler that raises is recorded as a delivery
+    failure (naming the plugin) and can be retried; other handlers still run.
     """
 
 

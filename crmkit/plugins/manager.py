@@ -138,7 +138,8 @@ def load_plugins(
     installed plugin). ``CRMKIT_LOAD_PLUGINS`` further limits the set (an empty
     value loads none) and ``CRMKIT_DISABLE_PLUGINS`` removes names from it.
     ``extra`` are ``(name, module-or-object)`` pairs registered directly,
-    for plugins defined in the embedding application itself.
+    for plugins defined in the embedding application itself; they load
+    whatever ``requested`` says, unless ``CRMKIT_DISABLE_PLUGINS`` names them.
     """
     pm = CrmPluginManager()
     if core is not None:
@@ -196,8 +197,16 @@ def load_plugins(
         _register(pm, info, plugin, label, strict)
 
     for name, plugin in extra:
-        info = PluginInfo(name=name, distribution=None, version=None, status="disabled",
-                          enabled=wanted(name), module=getattr(plugin, "__name__", None))
+        # Plugins handed over in code are wanted by definition; only the block
+        # list (CRMKIT_DISABLE_PLUGINS) can switch one off.
+        info = PluginInfo(
+            name=name,
+            distribution=None,
+            version=None,
+            status="disabled",
+            enabled=name not in block,
+            module=getattr(plugin, "__name__", None),
+        )
         infos.append(info)
         if info.enabled:
             _register(pm, info, plugin, f"plugin {name}", strict)

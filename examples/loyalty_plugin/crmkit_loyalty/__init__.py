@@ -160,14 +160,8 @@ def crmkit_register_event_types() -> Sequence[EventType]:
 
 
 @crmkit.hookimpl
-def crmkit_register_subscribers() -> Sequence[tuple[str, Callable[[Event], Any]]]:
-    return [("loyalty.points_awarded", announce_new_tier)]
-
-
-@crmkit.hookimpl
-def crmkit_configure(crm: CRM) -> None:
-    # A subscriber that writes to the CRM needs that CRM, so it is subscribed
-    # here, once per CRM, rather than returned by crmkit_register_subscribers.
+def crmkit_register_subscribers(crm: CRM) -> Sequence[tuple[str, Callable[[Event], Any]]]:
+    # Called once per CRM with that CRM: a handler that writes closes over it.
     per_purchase = settings(crm)["points_per_purchase"]
 
     def award_for_purchase(event: Event) -> None:
@@ -175,7 +169,10 @@ def crmkit_configure(crm: CRM) -> None:
         if interaction["kind"] == "purchase" and per_purchase > 0:
             award(crm, interaction["contact_id"], per_purchase, reason="purchase")
 
-    crm.events.bus.subscribe("interaction.logged", award_for_purchase, owner="loyalty")
+    return [
+        ("loyalty.points_awarded", announce_new_tier),
+        ("interaction.logged", award_for_purchase),
+    ]
 
 
 @crmkit.hookimpl
