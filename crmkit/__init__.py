@@ -16,7 +16,7 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from crmkit.crm import CRM as CRM
-    from crmkit.crm import open as open  # noqa: A004
+    from crmkit.crm import open as open
     from crmkit.entities import Entity as Entity
     from crmkit.entities import entity as entity
     from crmkit.entities import field as field

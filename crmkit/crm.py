@@ -267,7 +267,7 @@ class CRM:
         self.close()
 
 
-def open(  # noqa: A001 - mirrors the built-in on purpose: crmkit.open(url)
+def open(
     target: str | os.PathLike[str],
     *,
     plugins: Sequence[str] | None = None,
@@ -304,4 +304,6 @@ def open(  # noqa: A001 - mirrors the built-in on purpose: crmkit.open(url)
             )
         settings = load_settings(text)
         chosen = plugins if plugins is not None else settings.plugins
-    return CRM(settings, plugins=chosen, strict=strict, migrate=migrate, extra_plugins=extra_plugins)
+    return CRM(
+        settings, plugins=chosen, strict=strict, migrate=migrate, extra_plugins=extra_plugins
+    )

@@ -63,7 +63,9 @@ def merge_schemas(
     try:
         jsonschema.Draft202012Validator.check_schema(merged)
     except jsonschema.SchemaError as exc:
-        raise ConfigError(f"custom fields of {entity!r} are not a valid JSON Schema: {exc.message}")
+        raise ConfigError(
+            f"custom fields of {entity!r} are not a valid JSON Schema: {exc.message}"
+        ) from None
     return merged
 
 
@@ -136,7 +138,5 @@ class CustomFieldValidator:
             if kind == "object":
                 return json.loads(text)
         except (ValueError, json.JSONDecodeError):
-            raise ValidationError(
-                self.entity, name, f"{raw!r} is not a valid {kind}"
-            ) from None
+            raise ValidationError(self.entity, name, f"{raw!r} is not a valid {kind}") from None
         return raw

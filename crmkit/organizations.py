@@ -122,17 +122,15 @@ class Organizations(Service):
         """A page of organizations matching ``where``."""
         query = Query(where_from(where), tuple(order_by), limit, offset)
         self._crm.check_query("organization", query)
-        return self._read(
-            lambda uow: [Organization(**r) for r in uow.tx.query(self._etype, query)]
-        )
+        return self._read(lambda uow: [Organization(**r) for r in uow.tx.query(self._etype, query)])
 
     def search(self, text: str, *, limit: int | None = 50) -> builtins.list[Organization]:
         """Organizations whose name, domain, industry or city contains ``text``."""
-        flt = AnyOf(tuple(Cond(f, "contains", text) for f in ("name", "domain", "industry", "city")))
-        query = Query(flt, ("name",), limit)
-        return self._read(
-            lambda uow: [Organization(**r) for r in uow.tx.query(self._etype, query)]
+        flt = AnyOf(
+            tuple(Cond(f, "contains", text) for f in ("name", "domain", "industry", "city"))
         )
+        query = Query(flt, ("name",), limit)
+        return self._read(lambda uow: [Organization(**r) for r in uow.tx.query(self._etype, query)])
 
     def count(self, where: Mapping[str, Any] | Iterable[Filter] | None = None) -> int:
         flt = where_from(where)

@@ -23,10 +23,16 @@ CORE_COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("crmkit.cli.project:init_command", "Create a project: crmkit.toml and a database."),
     "db": ("crmkit.cli.project:db_group", "Apply and inspect database migrations."),
     "plugins": ("crmkit.cli.plugins:plugins_group", "List installed plugins and their status."),
-    "contacts": ("crmkit.cli.contacts:contacts_group", "Add, show, change, delete and search contacts."),
+    "contacts": (
+        "crmkit.cli.contacts:contacts_group",
+        "Add, show, change, delete and search contacts.",
+    ),
     "orgs": ("crmkit.cli.orgs:orgs_group", "Add, show, change, delete and search organizations."),
     "log": ("crmkit.cli.timeline:log_command", "Record an interaction on a contact's timeline."),
-    "timeline": ("crmkit.cli.timeline:timeline_command", "Show a contact's interactions, newest first."),
+    "timeline": (
+        "crmkit.cli.timeline:timeline_command",
+        "Show a contact's interactions, newest first.",
+    ),
     "view": ("crmkit.cli.timeline:view_command", "Show the single customer view of a contact."),
     "import": ("crmkit.cli.transfer:import_group", "Import records from CSV or JSON Lines."),
     "export": ("crmkit.cli.transfer:export_group", "Export records as CSV or JSON Lines."),

@@ -72,8 +72,7 @@ class EventBus:
         etype = self._types.get(name)
         if etype is None:
             raise EventError(
-                f"event {name!r} is not registered; register it through "
-                "crmkit_register_event_types"
+                f"event {name!r} is not registered; register it through crmkit_register_event_types"
             )
         return etype
 
@@ -126,7 +125,9 @@ class EventBus:
                 try:
                     sub.handler(event)
                 except Exception as exc:
-                    log.warning("subscriber %s failed on %s: %r", sub.qualified_name, event.name, exc)
+                    log.warning(
+                        "subscriber %s failed on %s: %r", sub.qualified_name, event.name, exc
+                    )
                     failures.append(Failure(event, sub, _describe(exc)))
         return failures
 

@@ -55,7 +55,9 @@ def _resolve(location: str) -> str:
     return str(files(package).joinpath(folder))
 
 
-def upgrade(connection: Connection, branches: Sequence[MigrationBranch], target: str = "heads") -> None:
+def upgrade(
+    connection: Connection, branches: Sequence[MigrationBranch], target: str = "heads"
+) -> None:
     """Bring the database up to ``target`` (all heads by default)."""
     command.upgrade(_config(connection, branches), target)
 
@@ -77,7 +79,9 @@ def expected_heads(branches: Sequence[MigrationBranch]) -> tuple[str, ...]:
     return tuple(sorted(script.get_heads()))
 
 
-def describe(connection: Connection, branches: Sequence[MigrationBranch]) -> list[dict[str, object]]:
+def describe(
+    connection: Connection, branches: Sequence[MigrationBranch]
+) -> list[dict[str, object]]:
     """Per branch: its label, the revision the database is at and the head revision."""
     script = ScriptDirectory.from_config(_config(None, branches))
     # The version table keeps only heads: a revision another branch depends on

@@ -1,6 +1,12 @@
 """Storage: the backend protocol, query descriptions and the built-in backends."""
 
-from crmkit.storage.base import DeliveryFailure, Row, StorageBackend, StorageTransaction, StoredEvent
+from crmkit.storage.base import (
+    DeliveryFailure,
+    Row,
+    StorageBackend,
+    StorageTransaction,
+    StoredEvent,
+)
 from crmkit.storage.query import AllOf, AnyOf, Cond, Filter, Query, where_from
 
 __all__ = [

@@ -133,7 +133,11 @@ class MemoryTransaction:
         return len(doomed)
 
     def query(self, etype: EntityType, query: Query) -> list[Row]:
-        rows = [r for r in self._table(etype).values() if query.where is None or _matches(r, query.where)]
+        rows = [
+            r
+            for r in self._table(etype).values()
+            if query.where is None or _matches(r, query.where)
+        ]
         keys = order_fields(query.order_by)
         if "id" not in [k for k, _ in keys]:
             keys.append(("id", False))

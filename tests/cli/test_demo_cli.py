@@ -24,7 +24,9 @@ def test_demo_assembles_a_filled_crm_and_shows_a_view(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     folder = tmp_path / "demo"
-    code, out, err = run(["demo", str(folder), "--contacts", "120", "--organizations", "20"], capsys)
+    code, out, err = run(
+        ["demo", str(folder), "--contacts", "120", "--organizations", "20"], capsys
+    )
     assert code == 0, err
     assert "120 contacts, 20 organizations" in out
     assert "Single customer view of" in out
@@ -55,7 +57,7 @@ def test_demo_on_an_existing_project_shows_it_again(
 ) -> None:
     folder = tmp_path / "demo"
     assert run(["demo", str(folder), "--contacts", "30"], capsys)[0] == 0
-    code, out, err = run(["demo", str(folder)], capsys)
+    code, _, err = run(["demo", str(folder)], capsys)
     assert code == 0
     assert "already holds a crmkit project" in err
     with crmkit.open(folder) as crm:
