@@ -4,6 +4,7 @@ from crmkit.storage.base import (
     DeliveryFailure,
     Row,
     StorageBackend,
+    StorageReader,
     StorageTransaction,
     StoredEvent,
 )
@@ -18,6 +19,7 @@ __all__ = [
     "Query",
     "Row",
     "StorageBackend",
+    "StorageReader",
     "StorageTransaction",
     "StoredEvent",
     "where_from",

@@ -478,6 +478,23 @@ class BackendContract:
         with backend.begin() as tx:
             assert tx.get(rtype, row["id"]) == row
 
+    def test_reads_outside_a_transaction_see_committed_data_only(
+        self, backend: StorageBackend, rtype: EntityType, sample: list[Row]
+    ) -> None:
+        first = sample[0]
+        with backend.read() as reader:
+            assert reader.get(rtype, first["id"]) == first
+            assert reader.get_by(rtype, "code", first["code"]) == first
+            assert reader.query(rtype, Query()) == sample
+            assert reader.count(rtype) == len(sample)
+        pending = _row(rtype, code="pending")
+        with backend.begin() as tx:
+            tx.add(rtype, pending)
+            with backend.read() as reader:
+                assert reader.get(rtype, pending["id"]) is None
+        with backend.read() as reader:
+            assert reader.get(rtype, pending["id"]) == pending
+
     # -- the outbox -----------------------------------------------------------------
     def test_outbox_reads_events_in_id_order_after_a_cursor(
         self, backend: StorageBackend
