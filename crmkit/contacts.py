@@ -170,7 +170,9 @@ class Contacts(Service):
         self._crm.check_query("contact", query)
         return self._read(lambda uow: [Contact(**r) for r in uow.tx.query(self._etype, query)])
 
-    def search(self, text: str, *, limit: int | None = 50, offset: int = 0) -> builtins.list[Contact]:
+    def search(
+        self, text: str, *, limit: int | None = 50, offset: int = 0
+    ) -> builtins.list[Contact]:
         """Contacts whose name, email, phone, job title or city contains ``text``."""
         words = text.split()
         if not words:
@@ -186,7 +188,9 @@ class Contacts(Service):
         flt = where_from(where)
         return self._read(lambda uow: uow.tx.count(self._etype, flt))
 
-    def add_many(self, records: Iterable[Mapping[str, Any]], *, source: str = "api") -> builtins.list[str]:
+    def add_many(
+        self, records: Iterable[Mapping[str, Any]], *, source: str = "api"
+    ) -> builtins.list[str]:
         """Add many contacts in one transaction; returns their ids in order.
 
         Each record is validated like :meth:`add`; the first invalid record
@@ -206,14 +210,18 @@ class Contacts(Service):
                 row = rules.clean(record, record=label)
                 if not any(row.get(n) for n in NAME_FIELDS):
                     raise ValidationError(
-                        "contact", "email", "a contact needs a first name, last name or email",
+                        "contact",
+                        "email",
+                        "a contact needs a first name, last name or email",
                         record=label,
                     )
                 email = row.get("email")
                 if email is not None:
                     if email in seen:
                         raise DuplicateError(
-                            "contact", "email", f"{email} is also record #{seen[email]}",
+                            "contact",
+                            "email",
+                            f"{email} is also record #{seen[email]}",
                             record=label,
                         )
                     seen[email] = index + 1
@@ -227,7 +235,9 @@ class Contacts(Service):
 
         return self._write(work)
 
-    def _flush(self, uow: UnitOfWork, rows: builtins.list[dict[str, Any]], source: str) -> builtins.list[str]:
+    def _flush(
+        self, uow: UnitOfWork, rows: builtins.list[dict[str, Any]], source: str
+    ) -> builtins.list[str]:
         emails = [r["email"] for r in rows if r.get("email")]
         taken = uow.tx.existing_values(self._etype, "email", emails) if emails else set()
         if taken:
