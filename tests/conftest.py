@@ -8,7 +8,6 @@ the tests fail instead of skipping.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import pytest
 
 import crmkit
 from crmkit.crm import CRM
+from crmkit.testing.postgres import temporary_schema
 
 PG_ENV = "CRMKIT_TEST_POSTGRES_URL"
 
@@ -30,19 +30,8 @@ def pg_url() -> Iterator[str]:
     base = _pg_base_url()
     if base is None:
         pytest.skip(f"set {PG_ENV} to run the PostgreSQL tests")
-    import sqlalchemy as sa
-
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(base.replace("postgresql://", "postgresql+psycopg://", 1))
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with temporary_schema(base) as url:
+        yield url
 
 
 @pytest.fixture(params=["memory", "sqlite", "postgresql"])

@@ -6,7 +6,6 @@ import csv
 import io
 import json
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from crmkit.entities.core import Contact
 from crmkit.errors import ConfigError, ValidationError
 from crmkit.io.exporter import export_contacts
 from crmkit.io.importer import import_contacts
+from crmkit.testing.postgres import temporary_schema
 
 PG_ENV = "CRMKIT_TEST_POSTGRES_URL"
 CUSTOM = {
@@ -45,20 +45,8 @@ def io_empty_url(sql_url: str, tmp_path: Path) -> Iterator[str]:
     if not sql_url.startswith("postgresql"):
         yield f"sqlite:///{tmp_path / 'copy.db'}"
         return
-    import sqlalchemy as sa
-
-    base = os.environ[PG_ENV]
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(base.replace("postgresql://", "postgresql+psycopg://", 1))
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with temporary_schema(os.environ[PG_ENV]) as url:
+        yield url
 
 
 @pytest.fixture
