@@ -112,5 +112,26 @@ def _stored(event: Event) -> StoredEvent:
         occurred_at=event.occurred_at,
         actor=event.actor,
         subject_id=event.subject_id,
-        payload=to_jsonable(dict(event.payload)),
+        payload=_jsonable_payload(event.payload),
     )
+
+
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
+def _jsonable_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """``to_jsonable(dict(payload))``, without walking lists of plain values item by item.
+
+    Bulk events carry every id they are about (200,000 for a large import),
+    and those lists need no conversion, only a copy.
+    """
+    out: dict[str, Any] = {}
+    for key, value in payload.items():
+        kind = type(value)
+        if kind in _PLAIN:
+            out[str(key)] = value
+        elif kind is list and all(type(item) in _PLAIN for item in value):
+            out[str(key)] = value.copy()
+        else:
+            out[str(key)] = to_jsonable(value)
+    return out

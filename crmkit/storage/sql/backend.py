@@ -4,7 +4,8 @@ Statements that run per record are built once per table and reused, so
 SQLAlchemy's compiled cache is hit; reads run statements compiled once per
 table and query shape straight on the driver connection
 (:mod:`crmkit.storage.sql.reads`); bulk adds go through the driver's
-``executemany`` on SQLite and ``COPY`` on PostgreSQL.
+``executemany`` on SQLite and ``COPY`` on PostgreSQL, where
+:meth:`SqlTransaction.bulk_adder` streams many batches through one ``COPY``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from operator import itemgetter
+from types import TracebackType
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, bindparam, select
@@ -102,6 +104,19 @@ class SqlTransaction(SqlReader):
             if dup is None:
                 raise
             raise dup from None
+
+    def bulk_adder(self, etype: EntityType) -> AbstractContextManager[BulkAdder]:
+        """Adds many batches of new rows of ``etype``, faster than ``add_many`` per batch.
+
+        On PostgreSQL all batches go through one ``COPY``, so the server stores
+        one batch while the next is being prepared; on SQLite each batch is an
+        ``add_many``. Nothing else may use this transaction until the block
+        ends; a duplicate key may only be reported (as
+        :class:`~crmkit.errors.DuplicateError`) when it does.
+        """
+        if self.conn.dialect.name == "postgresql":
+            return _CopyStream(self.conn, self._st(etype), etype)
+        return _BatchAdder(self, etype)
 
     def update(self, etype: EntityType, record_id: str, changes: Row) -> bool:
         table = self._st(etype).table
@@ -263,6 +278,22 @@ def _then_sqlite_adapter(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return adapted
 
 
+def _holds_dates(column_type: Any) -> bool:
+    try:
+        return column_type.python_type in (dt.date, dt.datetime)
+    except NotImplementedError:
+        return False
+
+
+def _as_copy_text(value: Any) -> Any:
+    """Dates and timestamps as the text psycopg's own dumpers send (``str(value)``).
+
+    The same text reaches the server, but made here it can be reused for the
+    timestamps a whole batch shares, instead of being made again for every row.
+    """
+    return str(value) if isinstance(value, dt.date) else value
+
+
 class _BulkRows:
     """Turns row dicts into positional parameters for one table, prepared once per table.
 
@@ -294,7 +325,10 @@ def _bulk_rows(conn: Connection, st: _TableStatements) -> _BulkRows:
             column_type = st.table.c[name].type
             convert: Callable[[Any], Any] | None
             if key == "postgresql":
-                convert = json.dumps if name in st.json_columns else None
+                if name in st.json_columns:
+                    convert = json.dumps
+                else:
+                    convert = _as_copy_text if _holds_dates(column_type) else None
             else:
                 convert = column_type.bind_processor(conn.dialect)
                 if key == "sqlite" and convert is not None:
@@ -328,6 +362,91 @@ def _copy_rows(conn: Connection, st: _TableStatements, rows: Sequence[Row]) -> i
         for row in rows:
             write(to_values(row))
     return len(rows)
+
+
+class BulkAdder:
+    """What :meth:`SqlTransaction.bulk_adder` gives: ``add_many(rows)`` per batch."""
+
+    def add_many(self, rows: Sequence[Row]) -> int:
+        raise NotImplementedError
+
+    def __enter__(self) -> BulkAdder:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        return None
+
+
+class _BatchAdder(BulkAdder):
+    """One ``add_many`` per batch (SQLite's executemany has nothing to stream)."""
+
+    def __init__(self, tx: SqlTransaction, etype: EntityType) -> None:
+        self._tx = tx
+        self._etype = etype
+
+    def add_many(self, rows: Sequence[Row]) -> int:
+        return self._tx.add_many(self._etype, rows)
+
+
+class _CopyStream(BulkAdder):
+    """One PostgreSQL ``COPY ... FROM STDIN`` that batches of rows are written to.
+
+    libpq sends the data as it fills its buffer, so the server parses and
+    indexes rows while the next batch is prepared; the ``COPY`` ends (and any
+    duplicate key is reported) when the block does. An exception in the block
+    aborts the ``COPY``.
+    """
+
+    def __init__(self, conn: Connection, st: _TableStatements, etype: EntityType) -> None:
+        self._conn = conn
+        self._st = st
+        self._etype = etype
+        self._to_values = _bulk_rows(conn, st)
+        self._cursor: Any = None
+        self._block: Any = None
+        self._copy: Any = None
+
+    def __enter__(self) -> _CopyStream:
+        driver = self._conn.connection.driver_connection
+        assert driver is not None
+        cols = ", ".join(f'"{name}"' for name in self._st.columns)
+        self._cursor = driver.cursor()
+        try:
+            self._block = self._cursor.copy(f"COPY {self._st.table.name} ({cols}) FROM STDIN")
+            self._copy = self._block.__enter__()
+        except BaseException:
+            self._cursor.close()
+            raise
+        return self
+
+    def add_many(self, rows: Sequence[Row]) -> int:
+        write, to_values = self._copy.write_row, self._to_values
+        for row in rows:
+            write(to_values(row))
+        return len(rows)
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        block, cursor = self._block, self._cursor
+        self._block = self._copy = self._cursor = None
+        try:
+            block.__exit__(exc_type, exc, tb)
+        except self._conn.dialect.loaded_dbapi.IntegrityError as failure:
+            dup = _duplicate_from(failure, self._etype)
+            if dup is None:
+                raise
+            raise dup from None
+        finally:
+            cursor.close()
 
 
 class SqlBackend:
