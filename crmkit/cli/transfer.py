@@ -148,7 +148,8 @@ def _summary(report: ImportReport) -> str:
             f"Dry run of {report.file}: {report.valid:,} valid, {report.rejected:,} invalid "
             f"of {report.total:,} rows; nothing was written ({speed})"
         )
-    line = f"Imported {report.imported:,} contacts, rejected {report.rejected:,} ({speed})"
+    noun = "contact" if report.imported == 1 else "contacts"
+    line = f"Imported {report.imported:,} {noun}, rejected {report.rejected:,} ({speed})"
     if report.rejects_path is not None:
         line += (
             f"; rejected rows are in {report.rejects_path} (import it again once fixed, "

@@ -134,8 +134,9 @@ class ImportRefused(ImportFailed):
         bad = report.rejected
         self.summary = (
             f"{report.file}: {bad:,} of {report.total:,} rows are invalid, so nothing was "
-            f"imported; fix them and import again, or use --skip-invalid (skip_invalid=True) "
-            f"to import the {report.valid:,} valid rows and write the others to a rejects file"
+            f"imported; fix them and import again, or skip them (--skip-invalid on the command "
+            f"line, skip_invalid=True in Python) to import the {report.valid:,} valid rows "
+            f"and write the others to a rejects file"
         )
         lines = [self.summary, *(str(p) for p in report.problems)]
         if bad > len(report.problems):
