@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from crmkit.cli.contacts import (
+from crmkit.cli.context import get_context
+from crmkit.cli.output import echo_json, echo_record, echo_table
+from crmkit.cli.records import (
     apply_assignments,
     confirm_delete,
     field_options,
@@ -21,8 +23,6 @@ from crmkit.cli.contacts import (
     set_options,
     sort_order,
 )
-from crmkit.cli.context import get_context
-from crmkit.cli.output import echo_json, echo_record, echo_table
 
 if TYPE_CHECKING:
     from crmkit.entities.core import Organization

@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from crmkit.cli.contacts import CONTACT_HINT, hint_on_not_found, record_fields
+from crmkit.cli.contacts import CONTACT_HINT
 from crmkit.cli.context import get_context
 from crmkit.cli.output import echo_json, echo_record, echo_table
+from crmkit.cli.records import hint_on_not_found, record_fields
 from crmkit.entities.core import CHANNELS, DIRECTIONS
 from crmkit.errors import ValidationError
 
