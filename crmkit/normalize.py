@@ -43,6 +43,11 @@ Phone fast path
     transform rules, too short or too long numbers, unknown country codes...)
     is left to the library.
 
+Both fast paths mirror the logic of the library releases they were proved
+against (the ``VERIFIED_*`` series below). With any other release installed
+they stay off and every value goes to the library: slower, never different.
+Widen a series only after the equivalence tests pass against it.
+
 Caches are bounded ``functools.lru_cache`` instances, so the module is
 thread-safe and its memory use is capped.  The email domain cache reads the
 email-validator settings that influence it (``TEST_ENVIRONMENT``,
@@ -69,6 +74,19 @@ from phonenumbers import (
     PhoneMetadata,
     PhoneNumberFormat,
 )
+
+VERIFIED_EMAIL_VALIDATOR: Final = ("2.4",)
+"""email-validator release series whose handling the email fast path reproduces."""
+VERIFIED_PHONENUMBERS: Final = ("9.0",)
+"""phonenumbers release series whose parsing the phone fast path reproduces."""
+
+
+def _series(version: str) -> str:
+    return ".".join(version.split(".")[:2])
+
+
+_EMAIL_FAST: Final = _series(email_validator.__version__) in VERIFIED_EMAIL_VALIDATOR
+_PHONE_FAST: Final = _series(phonenumbers.__version__) in VERIFIED_PHONENUMBERS
 
 __all__ = [
     "NormalizationError",
@@ -231,7 +249,8 @@ def normalize_email(value: str | None) -> str | None:
     if stripped is None:
         return None
     if (
-        stripped.isascii()
+        _EMAIL_FAST
+        and stripped.isascii()
         and not email_validator.TEST_ENVIRONMENT
         and email_validator.GLOBALLY_DELIVERABLE
     ):
@@ -592,8 +611,10 @@ def normalize_phone(value: str | None, region: str | None) -> str | None:
     stripped = _strip(value)
     if stripped is None:
         return None
-    if len(stripped) <= _FAST_INPUT_MAX_LENGTH and (
-        region is None or region in SUPPORTED_REGIONS
+    if (
+        _PHONE_FAST
+        and len(stripped) <= _FAST_INPUT_MAX_LENGTH
+        and (region is None or region in SUPPORTED_REGIONS)
     ):
         shape = _PHONE_SHAPE.fullmatch(stripped)
         if shape is not None:

@@ -546,3 +546,41 @@ def test_concurrent_use_gives_the_same_results() -> None:
         outcome(reference_phone, v, r) for v, r in phones
     ]
     assert all(result == expected for result in results)
+
+
+def test_installed_libraries_are_a_verified_series() -> None:
+    # If this fails after an upgrade, the fast paths are off (imports get slower,
+    # results do not change): run these equivalence tests against the new release
+    # and add its series to VERIFIED_* once they pass.
+    import email_validator
+    import phonenumbers
+
+    from crmkit import normalize
+
+    assert normalize._series(email_validator.__version__) in normalize.VERIFIED_EMAIL_VALIDATOR
+    assert normalize._series(phonenumbers.__version__) in normalize.VERIFIED_PHONENUMBERS
+
+
+def test_unverified_releases_send_every_value_to_the_libraries(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from crmkit import normalize
+
+    calls: list[str] = []
+    real_email, real_phone = normalize._library_email, normalize._library_phone
+
+    def spy_email(value: str) -> str:
+        calls.append(value)
+        return real_email(value)
+
+    def spy_phone(value: str, region: str | None) -> str:
+        calls.append(value)
+        return real_phone(value, region)
+
+    monkeypatch.setattr(normalize, "_EMAIL_FAST", False)
+    monkeypatch.setattr(normalize, "_PHONE_FAST", False)
+    monkeypatch.setattr(normalize, "_library_email", spy_email)
+    monkeypatch.setattr(normalize, "_library_phone", spy_phone)
+    assert normalize.normalize_email("Ada@Example.COM") == "Ada@example.com"
+    assert normalize.normalize_phone("020 7946 0958", "GB") == "+442079460958"
+    assert calls == ["Ada@Example.COM", "020 7946 0958"]
