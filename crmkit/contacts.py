@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from crmkit.entities.base import utcnow
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 BULK_BATCH = 2000
 NAME_FIELDS = ("first_name", "last_name", "email")
+NAMELESS = "a contact needs a first name, last name or email"
 SEARCH_FIELDS = ("first_name", "last_name", "email", "phone", "job_title", "city")
 
 
@@ -52,6 +53,33 @@ def contact_row(reader: StorageReader, etype: EntityType, ref: str) -> dict[str,
     return None
 
 
+def require_name_or_email(row: Mapping[str, Any], *, record: str | None = None) -> None:
+    """A contact is somebody: refuse one with no first name, last name or email."""
+    if not any(row.get(name) for name in NAME_FIELDS):
+        raise ValidationError("contact", "email", NAMELESS, record=record)
+
+
+def store_contacts(
+    uow: UnitOfWork,
+    etype: EntityType,
+    rows: Sequence[dict[str, Any]],
+    source: str,
+    add_many: Callable[[Sequence[dict[str, Any]]], int] | None = None,
+) -> list[str]:
+    """Write a checked batch of contact rows and raise its one ``contact.imported`` event.
+
+    The bulk path of :meth:`Contacts.add_many` and of the importer; ``add_many``
+    replaces ``uow.tx.add_many`` (the importer streams batches into one COPY).
+    """
+    if add_many is None:
+        uow.tx.add_many(etype, rows)
+    else:
+        add_many(rows)
+    ids = [row["id"] for row in rows]
+    uow.raise_event("contact.imported", {"ids": ids, "count": len(ids), "source": source})
+    return ids
+
+
 class Contacts(Service):
     """People the business deals with. Contacts are named by id or email."""
 
@@ -70,10 +98,7 @@ class Contacts(Service):
 
         def work(uow: UnitOfWork) -> Contact:
             row = self._crm.rules("contact").clean(fields)
-            if not any(row.get(n) for n in NAME_FIELDS):
-                raise ValidationError(
-                    "contact", "email", "a contact needs a first name, last name or email"
-                )
+            require_name_or_email(row)
             self._check_email_free(uow, row.get("email"))
             contact = Contact(**row)
             uow.tx.add(self._etype, self._etype.to_row(contact))
@@ -103,9 +128,6 @@ class Contacts(Service):
         row = self._reading(lambda reader: contact_row(reader, etype, ref))
         return Contact(**row) if row is not None else None
 
-    def _lookup(self, uow: UnitOfWork, ref: str) -> dict[str, Any] | None:
-        return contact_row(uow.tx, self._etype, ref)
-
     def get(self, ref: str) -> Contact:
         """The contact with this id or email; :class:`NotFound` if there is none."""
         contact = self.find(ref)
@@ -117,7 +139,7 @@ class Contacts(Service):
         """Change fields of a contact; ``custom`` is merged key by key (``None`` removes)."""
 
         def work(uow: UnitOfWork) -> Contact:
-            current = self._lookup(uow, ref)
+            current = contact_row(uow.tx, self._etype, ref)
             if current is None:
                 raise NotFound("contact", ref)
             values = dict(changes)
@@ -146,7 +168,7 @@ class Contacts(Service):
         """Delete a contact with its organization links and timeline."""
 
         def work(uow: UnitOfWork) -> None:
-            current = self._lookup(uow, ref)
+            current = contact_row(uow.tx, self._etype, ref)
             if current is None:
                 raise NotFound("contact", ref)
             cid = current["id"]
@@ -168,7 +190,7 @@ class Contacts(Service):
         """A page of contacts matching ``where`` (``{"city": "Paris"}`` or filters)."""
         query = Query(where_from(where), tuple(order_by), limit, offset)
         self._crm.check_query("contact", query)
-        return self._read(lambda uow: [Contact(**r) for r in uow.tx.query(self._etype, query)])
+        return self._contacts(query)
 
     def search(
         self, text: str, *, limit: int | None = 50, offset: int = 0
@@ -182,11 +204,16 @@ class Contacts(Service):
         ]
         flt: Filter = clauses[0] if len(clauses) == 1 else where_from(clauses)  # type: ignore[assignment]
         query = Query(flt, ("last_name", "first_name"), limit, offset)
-        return self._read(lambda uow: [Contact(**r) for r in uow.tx.query(self._etype, query)])
+        return self._contacts(query)
+
+    def _contacts(self, query: Query) -> builtins.list[Contact]:
+        return self._reading(
+            lambda reader: [Contact(**r) for r in reader.query(self._etype, query)]
+        )
 
     def count(self, where: Mapping[str, Any] | Iterable[Filter] | None = None) -> int:
         flt = where_from(where)
-        return self._read(lambda uow: uow.tx.count(self._etype, flt))
+        return self._reading(lambda reader: reader.count(self._etype, flt))
 
     def add_many(
         self, records: Iterable[Mapping[str, Any]], *, source: str = "api"
@@ -208,13 +235,7 @@ class Contacts(Service):
             for index, record in enumerate(records):
                 label = f"#{index + 1}"
                 row = rules.clean(record, record=label)
-                if not any(row.get(n) for n in NAME_FIELDS):
-                    raise ValidationError(
-                        "contact",
-                        "email",
-                        "a contact needs a first name, last name or email",
-                        record=label,
-                    )
+                require_name_or_email(row, record=label)
                 email = row.get("email")
                 if email is not None:
                     if email in seen:
@@ -243,17 +264,14 @@ class Contacts(Service):
         if taken:
             email = sorted(taken)[0]
             raise DuplicateError("contact", "email", f"{email} is already used by another contact")
-        uow.tx.add_many(self._etype, rows)
-        ids = [r["id"] for r in rows]
-        uow.raise_event("contact.imported", {"ids": ids, "count": len(ids), "source": source})
-        return ids
+        return store_contacts(uow, self._etype, rows, source)
 
     # -- organizations ---------------------------------------------------
     def link(self, contact: str, organization: str, *, role: str | None = None) -> Affiliation:
         """Link a contact to an organization (by id or exact name) with a role."""
 
         def work(uow: UnitOfWork) -> Affiliation:
-            current = self._lookup(uow, contact)
+            current = contact_row(uow.tx, self._etype, contact)
             if current is None:
                 raise NotFound("contact", contact)
             org = uow.organizations.get(organization)
@@ -273,7 +291,7 @@ class Contacts(Service):
         """Remove a contact's links to an organization; returns how many were removed."""
 
         def work(uow: UnitOfWork) -> int:
-            current = self._lookup(uow, contact)
+            current = contact_row(uow.tx, self._etype, contact)
             if current is None:
                 raise NotFound("contact", contact)
             org = uow.organizations.get(organization)
@@ -294,10 +312,10 @@ class Contacts(Service):
     def organizations_of(self, contact: str) -> builtins.list[Membership]:
         """The organizations a contact belongs to, with roles."""
 
-        def work(uow: UnitOfWork) -> builtins.list[Membership]:
-            current = self._lookup(uow, contact)
+        def read(reader: StorageReader) -> builtins.list[Membership]:
+            current = contact_row(reader, self._etype, contact)
             if current is None:
                 raise NotFound("contact", contact)
-            return self._crm.memberships(uow, current["id"])
+            return self._crm.memberships(reader, current["id"])
 
-        return self._read(work)
+        return self._reading(read)

@@ -195,12 +195,12 @@ class CRM:
     def interactions(self) -> Interactions:
         return Interactions(self)
 
-    def memberships(self, uow: UnitOfWork, contact_id: str) -> list[Membership]:
-        """The organizations a contact belongs to, with roles, as seen by ``uow``."""
-        return self._memberships(uow.tx, contact_id)
+    def memberships(self, reader: StorageReader, contact_id: str) -> list[Membership]:
+        """The organizations a contact belongs to, with roles, in the order linked.
 
-    def _memberships(self, reader: StorageReader, contact_id: str) -> list[Membership]:
-        """Links in the order they were made; the organizations come in one query."""
+        ``reader`` is a unit of work's ``uow.tx`` or ``crm.backend.read()``'s
+        reader; the organizations come in one query.
+        """
         links = reader.query(
             self.entity_type("affiliation"),
             Query(Cond("contact_id", "eq", contact_id), ("created_at",), None),
@@ -234,7 +234,7 @@ class CRM:
             if row is None:
                 raise NotFound("contact", contact)
             person = Contact(**row)
-            orgs = self._memberships(reader, person.id)
+            orgs = self.memberships(reader, person.id)
             timeline = latest_interactions(
                 reader, self.entity_type("interaction"), person.id, interactions
             )

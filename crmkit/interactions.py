@@ -54,7 +54,7 @@ class Interactions(Service):
             )
 
         def work(uow: UnitOfWork) -> Interaction:
-            who = uow.contacts._lookup(uow, contact)
+            who = contact_row(uow.tx, self._crm.entity_type("contact"), contact)
             if who is None:
                 raise NotFound("contact", contact)
             values: dict[str, Any] = {

@@ -16,6 +16,7 @@ from crmkit.serialize import to_jsonable
 from crmkit.storage.query import AnyOf, Cond, Filter, Query, where_from
 
 if TYPE_CHECKING:
+    from crmkit.storage.base import StorageReader
     from crmkit.uow import UnitOfWork
 
 
@@ -42,11 +43,12 @@ class Organizations(Service):
 
         return self._write(work)
 
-    def _lookup(self, uow: UnitOfWork, ref: str) -> dict[str, Any] | None:
+    def _row(self, reader: StorageReader, ref: str) -> dict[str, Any] | None:
+        """The stored row of the organization named by ``ref`` (id or exact name)."""
         ref = ref.strip()
         if looks_like_id(ref):
-            return uow.tx.get(self._etype, ref)
-        rows = uow.tx.query(self._etype, Query(Cond("name", "eq", ref), limit=2))
+            return reader.get(self._etype, ref)
+        rows = reader.query(self._etype, Query(Cond("name", "eq", ref), limit=2))
         if len(rows) > 1:
             raise ValidationError(
                 "organization", "name", f"{ref!r} names more than one organization; use its id"
@@ -56,11 +58,8 @@ class Organizations(Service):
     def find(self, ref: str) -> Organization | None:
         """The organization with this id or exact name, or ``None``."""
 
-        def work(uow: UnitOfWork) -> Organization | None:
-            row = self._lookup(uow, ref)
-            return Organization(**row) if row is not None else None
-
-        return self._read(work)
+        row = self._reading(lambda reader: self._row(reader, ref))
+        return Organization(**row) if row is not None else None
 
     def get(self, ref: str) -> Organization:
         """The organization with this id or name; :class:`NotFound` if there is none."""
@@ -73,7 +72,7 @@ class Organizations(Service):
         """Change fields of an organization."""
 
         def work(uow: UnitOfWork) -> Organization:
-            current = self._lookup(uow, ref)
+            current = self._row(uow.tx, ref)
             if current is None:
                 raise NotFound("organization", ref)
             values = dict(changes)
@@ -99,7 +98,7 @@ class Organizations(Service):
         """Delete an organization and its links to contacts (the contacts stay)."""
 
         def work(uow: UnitOfWork) -> None:
-            current = self._lookup(uow, ref)
+            current = self._row(uow.tx, ref)
             if current is None:
                 raise NotFound("organization", ref)
             oid = current["id"]
@@ -122,7 +121,9 @@ class Organizations(Service):
         """A page of organizations matching ``where``."""
         query = Query(where_from(where), tuple(order_by), limit, offset)
         self._crm.check_query("organization", query)
-        return self._read(lambda uow: [Organization(**r) for r in uow.tx.query(self._etype, query)])
+        return self._reading(
+            lambda reader: [Organization(**r) for r in reader.query(self._etype, query)]
+        )
 
     def search(self, text: str, *, limit: int | None = 50) -> builtins.list[Organization]:
         """Organizations whose name, domain, industry or city contains ``text``."""
@@ -130,29 +131,39 @@ class Organizations(Service):
             tuple(Cond(f, "contains", text) for f in ("name", "domain", "industry", "city"))
         )
         query = Query(flt, ("name",), limit)
-        return self._read(lambda uow: [Organization(**r) for r in uow.tx.query(self._etype, query)])
+        return self._reading(
+            lambda reader: [Organization(**r) for r in reader.query(self._etype, query)]
+        )
 
     def count(self, where: Mapping[str, Any] | Iterable[Filter] | None = None) -> int:
         flt = where_from(where)
-        return self._read(lambda uow: uow.tx.count(self._etype, flt))
+        return self._reading(lambda reader: reader.count(self._etype, flt))
 
     def members(self, ref: str) -> builtins.list[tuple[Contact, str | None]]:
         """The contacts of an organization, with their roles."""
 
-        def work(uow: UnitOfWork) -> builtins.list[tuple[Contact, str | None]]:
-            current = self._lookup(uow, ref)
+        def read(reader: StorageReader) -> builtins.list[tuple[Contact, str | None]]:
+            current = self._row(reader, ref)
             if current is None:
                 raise NotFound("organization", ref)
-            links = uow.tx.query(
+            links = reader.query(
                 self._crm.entity_type("affiliation"),
-                Query(Cond("organization_id", "eq", current["id"]), limit=None),
+                Query(Cond("organization_id", "eq", current["id"]), ("created_at",), None),
             )
-            ctype = self._crm.entity_type("contact")
-            out = []
-            for link in links:
-                row = uow.tx.get(ctype, link["contact_id"])
-                if row is not None:
-                    out.append((Contact(**row), link["role"]))
-            return out
+            if not links:
+                return []
+            # All the members in one query, not one per link.
+            wanted = list(dict.fromkeys(link["contact_id"] for link in links))
+            rows = {
+                row["id"]: row
+                for row in reader.query(
+                    self._crm.entity_type("contact"), Query(Cond("id", "in", wanted), ("id",), None)
+                )
+            }
+            return [
+                (Contact(**rows[link["contact_id"]]), link["role"])
+                for link in links
+                if link["contact_id"] in rows
+            ]
 
-        return self._read(work)
+        return self._reading(read)

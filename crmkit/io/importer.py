@@ -39,7 +39,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import attrs
 
-from crmkit.contacts import BULK_BATCH
+from crmkit.contacts import BULK_BATCH, NAMELESS, store_contacts
 from crmkit.entities.base import utcnow
 from crmkit.errors import ImportFailed, ValidationError
 from crmkit.io.formats import Importer, SourceRow
@@ -309,7 +309,7 @@ class _ContactImport:
     def check(self, row: dict[str, Any], given_id: bool, line: int) -> tuple[str, str] | None:
         """The import's own rules: a name or email, a well-formed id, no repeats in the file."""
         if not (row["first_name"] or row["last_name"] or row["email"]):
-            return "email", "a contact needs a first name, last name or email"
+            return "email", NAMELESS
         if given_id:
             record_id = row["id"]
             try:
@@ -359,15 +359,13 @@ class _ContactImport:
     def write(self, uow: UnitOfWork, rows: list[dict[str, Any]]) -> None:
         """Store a checked batch with one ``contact.imported`` event.
 
-        The same write and event payload as ``Contacts.add_many``; its
-        duplicate-email query is not repeated because :meth:`flush` has run it.
+        The write ``Contacts.add_many`` does; its duplicate-email query is not
+        repeated because :meth:`flush` has run it.
         """
-        if self.adder is not None:
-            self.adder.add_many(rows)
-        else:
-            uow.tx.add_many(self.etype, rows)
-        ids = [row["id"] for row in rows]
-        uow.raise_event("contact.imported", {"ids": ids, "count": len(ids), "source": self.source})
+        adder = self.adder
+        store_contacts(
+            uow, self.etype, rows, self.source, adder.add_many if adder is not None else None
+        )
 
     def flush(self, uow: UnitOfWork, counter: _CountingReader) -> None:
         """Check a batch against the database and write it (unless nothing may be written)."""
