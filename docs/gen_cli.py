@@ -114,17 +114,9 @@ def render() -> str:
 
 
 def main(argv: list[str]) -> int:
-    text = render()
-    if "--check" in argv:
-        current = OUTPUT.read_text(encoding="utf-8") if OUTPUT.exists() else ""
-        if current != text:
-            print(f"{OUTPUT} is out of date; run python docs/gen_cli.py", file=sys.stderr)
-            return 1
-        return 0
-    OUTPUT.parent.mkdir(parents=True, exist_ok=True)
-    OUTPUT.write_text(text, encoding="utf-8")
-    print(f"wrote {OUTPUT}")
-    return 0
+    from _reference import write_or_check  # docs/ is on sys.path when run as a script
+
+    return write_or_check(OUTPUT, render(), argv, "gen_cli.py")
 
 
 if __name__ == "__main__":

@@ -7,11 +7,12 @@ from typing import TYPE_CHECKING
 
 import click
 
+from crmkit.plugins import ENTRY_POINT_GROUP
+
 if TYPE_CHECKING:
     from crmkit.crm import CRM
     from crmkit.project import Settings
 
-ENTRY_POINT_GROUP = "crmkit.plugins"
 
 
 class CliContext:

@@ -19,8 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import IO, TYPE_CHECKING, Any
 
 from crmkit.errors import ConfigError
-from crmkit.io.formats import Exporter
-from crmkit.plugins.manager import collect
+from crmkit.io.formats import Exporter, formats_by_name
 from crmkit.storage.query import AllOf, Cond, Filter, Query, where_from
 
 if TYPE_CHECKING:
@@ -33,11 +32,7 @@ NESTED_FORMATS = frozenset({"jsonl", "json", "ndjson"})
 
 def exporters_by_format(crm: CRM) -> dict[str, Exporter]:
     """Every registered exporter by format; a plugin's wins over the core's."""
-    found: dict[str, Exporter] = {}
-    for _plugin, exporters in collect(crm.pm, "crmkit_register_exporters"):
-        for exporter in exporters:
-            found.setdefault(exporter.format, exporter)
-    return found
+    return formats_by_name(crm.pm, "crmkit_register_exporters")
 
 
 def pick_exporter(crm: CRM, fmt: str) -> Exporter:

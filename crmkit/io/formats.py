@@ -142,6 +142,21 @@ class JsonLinesImporter:
             yield SourceRow(number, value)
 
 
+def formats_by_name(pm: Any, hook_name: str) -> dict[str, Any]:
+    """The importers or exporters registered through ``hook_name``, by format.
+
+    Hooks are called in pluggy's order, plugins before the core's ``trylast``
+    defaults, so a plugin's reader or writer for a format wins over the core's.
+    """
+    from crmkit.plugins.manager import collect
+
+    found: dict[str, Any] = {}
+    for _plugin, items in collect(pm, hook_name):
+        for item in items:
+            found.setdefault(item.format, item)
+    return found
+
+
 def _csv_cell(value: Any) -> str:
     if value is None:
         return ""

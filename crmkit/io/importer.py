@@ -42,10 +42,9 @@ import attrs
 from crmkit.contacts import BULK_BATCH, NAMELESS, store_contacts
 from crmkit.entities.base import utcnow
 from crmkit.errors import ImportFailed, ValidationError
-from crmkit.io.formats import Importer, SourceRow
+from crmkit.io.formats import Importer, SourceRow, formats_by_name
 from crmkit.io.prepare import ColumnMap, RowBuilder
 from crmkit.io.rejects import RejectsFile
-from crmkit.plugins.manager import collect
 from crmkit.storage.query import Query
 from crmkit.validation import contact_email
 
@@ -164,11 +163,7 @@ class _CountingReader(io.RawIOBase):
 
 def importers_by_format(crm: CRM) -> dict[str, Importer]:
     """Every registered importer by format; a plugin's wins over the core's."""
-    found: dict[str, Importer] = {}
-    for _plugin, importers in collect(crm.pm, "crmkit_register_importers"):
-        for importer in importers:
-            found.setdefault(importer.format, importer)
-    return found
+    return formats_by_name(crm.pm, "crmkit_register_importers")
 
 
 def _pick_importer(crm: CRM, fmt: str | None, name: str | None) -> Importer:

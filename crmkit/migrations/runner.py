@@ -73,12 +73,6 @@ def current_heads(connection: Connection) -> tuple[str, ...]:
     return tuple(sorted(ctx.get_current_heads()))
 
 
-def expected_heads(branches: Sequence[MigrationBranch]) -> tuple[str, ...]:
-    """The head revisions of the given branches."""
-    script = ScriptDirectory.from_config(_config(None, branches))
-    return tuple(sorted(script.get_heads()))
-
-
 def describe(
     connection: Connection, branches: Sequence[MigrationBranch]
 ) -> list[dict[str, object]]:

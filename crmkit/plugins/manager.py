@@ -21,9 +21,8 @@ from packaging.version import Version
 
 from crmkit import __version__
 from crmkit.errors import PluginError
-from crmkit.plugins import hookspecs
+from crmkit.plugins import ENTRY_POINT_GROUP, hookspecs
 
-ENTRY_POINT_GROUP = "crmkit.plugins"
 LOAD_ENV = "CRMKIT_LOAD_PLUGINS"
 DISABLE_ENV = "CRMKIT_DISABLE_PLUGINS"
 CORE_PLUGIN = "crmkit.core"

@@ -9,7 +9,7 @@ runs against every backend.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol, runtime_checkable
 
@@ -104,9 +104,3 @@ class StorageBackend(Protocol):
         ...
 
     def close(self) -> None: ...
-
-
-def iter_batches(rows: Sequence[Row], size: int) -> Iterator[Sequence[Row]]:
-    """Split ``rows`` into consecutive slices of at most ``size``."""
-    for start in range(0, len(rows), size):
-        yield rows[start : start + size]

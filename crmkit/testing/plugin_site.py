@@ -27,7 +27,8 @@ from types import ModuleType, TracebackType
 
 import pytest
 
-ENTRY_POINT_GROUP = "crmkit.plugins"
+from crmkit.plugins import ENTRY_POINT_GROUP
+
 COMPATIBLE = ("crmkit>=0.1,<0.2",)
 
 
