@@ -1,7 +1,8 @@
 """The core's own hook implementations, all ``trylast`` so plugins can override them.
 
 crmkit registers this module as the plugin ``crmkit.core`` in every CRM: the
-core entity and event types, the storage backends for ``sqlite://``,
+core entity and event types (with the privacy layer's records), the core
+consent purposes and channels, the storage backends for ``sqlite://``,
 ``postgresql://`` and ``memory://``, CSV and JSON Lines import/export, and the
 core migration branch come through the same hooks an outside plugin uses.
 """
@@ -22,12 +23,24 @@ from crmkit.io.formats import (
 )
 from crmkit.migrations.runner import CORE_BRANCH, MigrationBranch
 from crmkit.plugins.hookspecs import hookimpl
+from crmkit.privacy.entities import PRIVACY_ENTITY_CLASSES
+from crmkit.privacy.model import CORE_CHANNELS, CORE_PURPOSES, Channel, Purpose
 from crmkit.storage.base import StorageBackend
 
 
 @hookimpl(trylast=True)
 def crmkit_register_entity_types() -> Sequence[type]:
-    return list(CORE_ENTITY_CLASSES)
+    return [*CORE_ENTITY_CLASSES, *PRIVACY_ENTITY_CLASSES]
+
+
+@hookimpl(trylast=True)
+def crmkit_consent_purposes() -> Sequence[Purpose]:
+    return list(CORE_PURPOSES)
+
+
+@hookimpl(trylast=True)
+def crmkit_consent_channels() -> Sequence[Channel]:
+    return list(CORE_CHANNELS)
 
 
 @hookimpl(trylast=True)

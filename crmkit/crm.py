@@ -19,7 +19,7 @@ import jsonschema
 from crmkit import builtin
 from crmkit.contacts import Contacts, contact_row
 from crmkit.custom_fields import CustomFieldValidator, merge_schemas
-from crmkit.entities.core import Contact, Organization
+from crmkit.entities.core import Contact, Interaction, Organization
 from crmkit.entities.types import EntityType, build_entity_type
 from crmkit.errors import ConfigError, NotFound, PluginError, ValidationError
 from crmkit.events.bus import EventBus
@@ -29,6 +29,11 @@ from crmkit.interactions import Interactions, latest_interactions
 from crmkit.migrations.runner import MigrationBranch
 from crmkit.organizations import Organizations
 from crmkit.plugins.manager import CORE_PLUGIN, LoadResult, PluginInfo, collect, load_plugins
+from crmkit.privacy.config import parse_privacy
+from crmkit.privacy.facade import Privacy
+from crmkit.privacy.model import Channel, Purpose
+from crmkit.privacy.policy import Policy, core_rules
+from crmkit.privacy.processing import ReadCheck
 from crmkit.project import CONFIG_FILE, Settings, load_settings
 from crmkit.storage.base import StorageBackend, StorageReader
 from crmkit.storage.query import Cond, Query, fields_in, order_fields
@@ -48,8 +53,11 @@ class CRM:
         strict: bool = False,
         migrate: bool = True,
         extra_plugins: Iterable[tuple[str, object]] = (),
+        actor: str | None = None,
     ) -> None:
         self.settings = settings
+        self.actor = actor
+        """Who acts when a call names no actor (``None``: ``$CRMKIT_ACTOR``, else ``system``)."""
         self._loaded: LoadResult = load_plugins(
             requested=plugins, strict=strict, extra=extra_plugins, core=builtin
         )
@@ -58,6 +66,7 @@ class CRM:
         self._entity_types = self._collect_entity_types()
         self._custom = self._build_custom_validators()
         self._rules: dict[str, RecordRules] = {}
+        self.privacy = self._build_privacy()
         backend = self.pm.hook.crmkit_storage_backend(url=settings.database_url)
         if backend is None:
             raise ConfigError(
@@ -137,6 +146,31 @@ class CRM:
             raise ConfigError(f"custom fields given for unknown entity type(s): {unknown}")
         return validators
 
+    def _build_privacy(self) -> Privacy:
+        purposes: dict[str, Purpose] = {}
+        channels: dict[str, Channel] = {}
+        for hook, found, kind in (
+            ("crmkit_consent_purposes", purposes, Purpose),
+            ("crmkit_consent_channels", channels, Channel),
+        ):
+            vocabulary: dict[str, Any] = found
+            for plugin, items in collect(self.pm, hook):
+                for item in items:
+                    if not isinstance(item, kind):
+                        raise PluginError(f"plugin {plugin}: {hook} must return {kind.__name__}s")
+                    vocabulary.setdefault(item.name, item)
+        rules = core_rules(purposes)
+        for plugin, items in collect(self.pm, "crmkit_privacy_rules"):
+            rules.extend((plugin, rule) for rule in items)
+        settings = parse_privacy(self.settings.privacy)
+        for key in settings.retention:
+            if key not in self._entity_types and key not in purposes:
+                raise ConfigError(
+                    f"{CONFIG_FILE} [privacy.retention] {key}: not an entity type or purpose; "
+                    f"use one of {', '.join(sorted([*self._entity_types, *purposes]))}"
+                )
+        return Privacy(self, settings, purposes, channels, Policy(rules))
+
     # -- entity types -------------------------------------------------------
     @property
     def entity_types(self) -> dict[str, EntityType]:
@@ -179,8 +213,12 @@ class CRM:
 
     # -- work -------------------------------------------------------------
     def unit_of_work(self, actor: str | None = None) -> UnitOfWork:
-        """Several writes in one transaction: ``with crm.unit_of_work() as uow: ...``."""
-        return UnitOfWork(self, actor)
+        """Several writes in one transaction: ``with crm.unit_of_work() as uow: ...``.
+
+        ``actor`` is who does the work (default: the CRM's actor); the privacy
+        policy decides with their roles.
+        """
+        return UnitOfWork(self, actor or self.actor)
 
     @property
     def contacts(self) -> Contacts:
@@ -223,21 +261,45 @@ class CRM:
     def view(
         self, contact: str, *, actor: str | None = None, interactions: int = 50
     ) -> CustomerView:
-        """The single customer view of a contact (by id or email).
+        """The single customer view of a contact (by id or email), as ``actor`` may see it.
 
         Profile, organizations and the ``interactions`` latest interactions are
         read together on the backend's read path (one snapshot on SQLite), then
-        every plugin adds its section.
+        every plugin adds its section. What the actor (default: the CRM's) may
+        not see is masked and named in ``masked``; an actor who may not read is
+        refused; showing sensitive values is audited.
         """
+        contact_type = self.entity_type("contact")
+        interaction_type = self.entity_type("interaction")
+        link_type = self.entity_type("affiliation")
+        check = ReadCheck(self, actor)
         with self.backend.read() as reader:
-            row = contact_row(reader, self.entity_type("contact"), contact)
+            row = contact_row(reader, contact_type, contact)
             if row is None:
                 raise NotFound("contact", contact)
-            person = Contact(**row)
-            orgs = self.memberships(reader, person.id)
-            timeline = latest_interactions(
-                reader, self.entity_type("interaction"), person.id, interactions
+            allowed = check.decide(reader, contact_type, row["id"]).allowed
+            orgs = self.memberships(reader, row["id"]) if allowed else []
+            timeline = (
+                latest_interactions(reader, interaction_type, row["id"], interactions)
+                if allowed
+                else []
             )
+        check.enforce()
+        person = Contact(**check.show(contact_type, row))
+        if orgs and check.needs_rows(link_type):
+            orgs = [
+                Membership(
+                    m.organization,
+                    check.show(link_type, {"role": m.role}, "organizations.")["role"],
+                )
+                for m in orgs
+            ]
+        if timeline and check.needs_rows(interaction_type):
+            timeline = [
+                Interaction(**check.show(interaction_type, item_row, "interactions."))
+                for item_row in map(interaction_type.to_row, timeline)
+            ]
+        check.audit(subject_id=person.id, contacts=1)
         sections = []
         for plugin, section in collect(
             self.pm, "crmkit_customer_view", crm=self, contact=person, actor=actor
@@ -249,7 +311,9 @@ class CRM:
             sections.append(
                 section if section.plugin else ViewSection(section.title, section.data, plugin)
             )
-        return CustomerView(person, tuple(orgs), tuple(timeline), tuple(sections))
+        return CustomerView(
+            person, tuple(orgs), tuple(timeline), tuple(sections), tuple(check.masked)
+        )
 
     def close(self) -> None:
         """Release the database connections."""
@@ -277,6 +341,8 @@ def open(
     custom_fields: Mapping[str, Mapping[str, Any]] | None = None,
     plugin_settings: Mapping[str, Mapping[str, Any]] | None = None,
     extra_plugins: Iterable[tuple[str, object]] = (),
+    actor: str | None = None,
+    privacy: Mapping[str, Any] | None = None,
 ) -> CRM:
     """Open a CRM on a database URL or a project folder.
 
@@ -285,7 +351,9 @@ def open(
     ``crmkit.toml``. ``plugins`` names the plugins to load (``None``: every
     installed one for a URL, the project's list for a folder; ``[]``: none).
     With ``strict`` a plugin that fails to load raises instead of being
-    skipped. ``migrate`` applies pending migrations.
+    skipped. ``migrate`` applies pending migrations. ``actor`` is who acts
+    when a call names no one (default ``$CRMKIT_ACTOR``, else ``system``);
+    ``privacy`` is the ``[privacy]`` table (roles, actors, retention) for a URL.
     """
     text = os.fspath(target)
     if "://" in text or text.startswith("memory:"):
@@ -295,6 +363,7 @@ def open(
             default_region=default_region,
             custom_fields=dict(custom_fields or {}),
             plugin_settings=dict(plugin_settings or {}),
+            privacy=dict(privacy or {}),
         )
         chosen = plugins
     else:
@@ -305,5 +374,10 @@ def open(
         settings = load_settings(text)
         chosen = plugins if plugins is not None else settings.plugins
     return CRM(
-        settings, plugins=chosen, strict=strict, migrate=migrate, extra_plugins=extra_plugins
+        settings,
+        plugins=chosen,
+        strict=strict,
+        migrate=migrate,
+        extra_plugins=extra_plugins,
+        actor=actor,
     )

@@ -68,6 +68,19 @@ class PluginError(CrmkitError):
     exit_code = 6
 
 
+class PolicyDenied(CrmkitError):
+    """The privacy policy refused an action; the message is the rule's reason."""
+
+    exit_code = 7
+
+    def __init__(self, action: str, reason: str, rule: str, subject_id: str | None = None) -> None:
+        self.action = action
+        self.reason = reason
+        self.rule = rule
+        self.subject_id = subject_id
+        super().__init__(f"denied by privacy policy ({rule}): {reason}")
+
+
 class EventError(CrmkitError):
     """An event name is not registered, or a subscriber pattern is malformed."""
 

@@ -32,6 +32,7 @@ class Settings:
     custom_fields: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict)
     plugin_settings: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict)
     project_dir: Path | None = None
+    privacy: Mapping[str, Any] = attrs.field(factory=dict)
 
     def plugin(self, name: str) -> Mapping[str, Any]:
         """The ``[plugins.<name>]`` settings (empty if none)."""
@@ -78,7 +79,9 @@ def load_settings(folder: str | os.PathLike[str]) -> Settings:
         raise ConfigError(f"{path}: [crmkit] plugins must be a list of plugin names")
     custom = data.get("custom_fields", {})
     plugin_settings = data.get("plugins", {})
-    for key, table in (("custom_fields", custom), ("plugins", plugin_settings)):
+    privacy = data.get("privacy", {})
+    tables = (("custom_fields", custom), ("plugins", plugin_settings), ("privacy", privacy))
+    for key, table in tables:
         if not isinstance(table, dict):
             raise ConfigError(f"{path}: [{key}] must be a table")
     return Settings(
@@ -88,6 +91,7 @@ def load_settings(folder: str | os.PathLike[str]) -> Settings:
         custom_fields=custom,
         plugin_settings=plugin_settings,
         project_dir=base,
+        privacy=privacy,
     )
 
 

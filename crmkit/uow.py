@@ -35,6 +35,8 @@ class UnitOfWork:
         self.crm = crm
         self.actor = actor
         self.events: list[Event] = []
+        self.denials: list[dict[str, Any]] = []
+        """Privacy denials to audit; kept even when the unit of work rolls back."""
         self._cm: AbstractContextManager[StorageTransaction] | None = None
         self._tx: StorageTransaction | None = None
 
@@ -57,18 +59,55 @@ class UnitOfWork:
     ) -> None:
         assert self._cm is not None
         cm, self._cm = self._cm, None
+        denials, self.denials = self.denials, []
         try:
-            if exc_type is None and self.events:
-                self.tx.append_events([_stored(e) for e in self.events])
+            if exc_type is None:
+                if self.events:
+                    self.tx.append_events([_stored(e) for e in self.events])
+                for denial in denials:
+                    self.crm.privacy.audit_append(self.tx, **denial)
+                denials = []
         except BaseException as failure:
             cm.__exit__(type(failure), failure, failure.__traceback__)
             self._tx = None
+            self._audit_after_rollback(denials)
             raise
-        cm.__exit__(exc_type, exc, tb)
-        self._tx = None
+        try:
+            cm.__exit__(exc_type, exc, tb)
+        finally:
+            self._tx = None
+            if exc_type is not None:
+                self._audit_after_rollback(denials)
         if exc_type is None and self.events:
             events, self.events = self.events, []
             self.crm.events.deliver(events)
+
+    def _audit_after_rollback(self, denials: list[dict[str, Any]]) -> None:
+        """Keep the record of denied requests although the work they stopped was undone."""
+        if denials:
+            self.crm.privacy.write_audit(denials)
+
+    def audit(
+        self,
+        action: str,
+        *,
+        subject_id: str | None = None,
+        reason: str = "",
+        details: Mapping[str, Any] | None = None,
+        purpose: str | None = None,
+        channel: str | None = None,
+    ) -> None:
+        """Add a privacy audit entry by this unit of work's actor, in its transaction."""
+        self.crm.privacy.audit_append(
+            self.tx,
+            actor=self.crm.privacy.actor(self.actor).name,
+            action=action,
+            subject_id=subject_id,
+            reason=reason,
+            details=details,
+            purpose=purpose,
+            channel=channel,
+        )
 
     def raise_event(
         self, name: str, payload: Mapping[str, Any] | None = None, *, subject_id: str | None = None

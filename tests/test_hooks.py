@@ -29,6 +29,7 @@ from crmkit.io.formats import SourceRow
 from crmkit.io.importer import import_contacts
 from crmkit.plugins import hookspecs
 from crmkit.plugins.manager import collect
+from crmkit.privacy import Channel, Decision, PolicyRequest, Purpose, SubjectFacts
 from crmkit.project import write_project
 from crmkit.storage.base import StorageBackend
 from crmkit.storage.memory import MemoryBackend
@@ -242,7 +243,7 @@ def test_crmkit_migrations(
     _install_stampcard_migrations(site)
     with crmkit.open(sql_url, plugins=["stampcard"]) as crm:
         status = {s["branch"]: (s["current"], s["up_to_date"]) for s in migration_status(crm)}
-    assert status == {"crmkit": ("crmkit_0001", True), "stampcard": ("stampcard_0001", True)}
+    assert status == {"crmkit": ("crmkit_0002", True), "stampcard": ("stampcard_0001", True)}
     assert {"stampcard_account", "contact"} <= _tables(sql_url)
 
     project = tmp_path / "shop"
@@ -423,3 +424,70 @@ def test_crmkit_customer_view() -> None:
         )
         assert sections["short"].data == {"id": ada.id}
         assert [s.plugin for s in crm.view(bob.id).sections] == ["vip"]
+
+
+# -- privacy ---------------------------------------------------------------------------
+
+
+class NoNightCalls:
+    """A plugin rule: nobody is phoned for sales when the contact is tagged 'night-shift'."""
+
+    def crmkit_privacy_rules(self) -> Sequence[Any]:
+        def rule(request: PolicyRequest, facts: SubjectFacts) -> Decision | None:
+            if request.action == "contact" and request.channel == "phone":
+                return Decision.deny("works nights; call only by appointment", "no-night-calls")
+            return None
+
+        return [rule]
+
+
+def test_crmkit_privacy_rules() -> None:
+    with open_with(NoNightCalls()) as crm:
+        ada = crm.contacts.add(first_name="Ada", email="ada@example.com")
+        phone = crm.privacy.may_contact(ada.id, "sales", "phone")
+        assert (phone.allowed, phone.rule) == (False, "no-night-calls")
+        assert phone.reason == "works nights; call only by appointment"
+        # The plugin's rule abstains elsewhere; the core's rules still apply.
+        assert crm.privacy.may_contact(ada.id, "sales", "email").allowed
+        assert not crm.privacy.may_contact(ada.id, "marketing", "email").allowed
+
+
+class WellnessVocabulary:
+    def crmkit_consent_purposes(self) -> Sequence[Purpose]:
+        return [Purpose("wellness_tips", "Health tips by a clinic.", needs_opt_in=True)]
+
+    def crmkit_consent_channels(self) -> Sequence[Channel]:
+        return [Channel("patient_portal", "Messages in the patient portal.")]
+
+
+def test_crmkit_consent_purposes() -> None:
+    with open_with(WellnessVocabulary()) as crm:
+        assert {"marketing", "sales", "service", "analytics", "wellness_tips"} <= set(
+            crm.privacy.purposes
+        )
+        ada = crm.contacts.add(first_name="Ada")
+        # A plugin purpose that needs an opt-in is enforced like marketing.
+        tips = crm.privacy.may_contact(ada.id, "wellness_tips", "email")
+        assert not tips.allowed and "no opt-in for wellness_tips on email" in tips.reason
+    with crmkit.open("memory://", plugins=[]) as plain, pytest.raises(ValidationError) as caught:
+        plain.privacy.check_purpose("wellness_tips")
+    assert "unknown purpose 'wellness_tips'" in str(caught.value)
+
+
+def test_crmkit_consent_channels() -> None:
+    with open_with(WellnessVocabulary()) as crm:
+        assert {"email", "sms", "phone", "post", "social", "in_person", "patient_portal"} <= set(
+            crm.privacy.channels
+        )
+        ada = crm.contacts.add(first_name="Ada")
+        assert crm.privacy.may_contact(ada.id, "service", "patient_portal").allowed
+    with crmkit.open("memory://", plugins=[]) as plain, pytest.raises(ValidationError) as caught:
+        plain.privacy.check_channel("patient_portal")
+    assert "unknown channel 'patient_portal'" in str(caught.value)
+
+    class BadChannels:
+        def crmkit_consent_channels(self) -> Sequence[str]:
+            return ["carrier_pigeon"]
+
+    with pytest.raises(PluginError, match="plugin test: crmkit_consent_channels must return"):
+        open_with(BadChannels())

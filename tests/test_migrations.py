@@ -71,4 +71,4 @@ def test_a_plugin_branch_downgrades_on_its_own(sql_url: str) -> None:
             tables = set(sa.inspect(conn).get_table_names())
             heads = current_heads(conn)
     assert "contract_record" not in tables and "contact" in tables
-    assert heads == ("crmkit_0001",)
+    assert heads == ("crmkit_0002",)

@@ -37,6 +37,15 @@ CORE_COMMANDS: dict[str, tuple[str, str]] = {
     "import": ("crmkit.cli.transfer:import_group", "Import records from CSV or JSON Lines."),
     "export": ("crmkit.cli.transfer:export_group", "Export records as CSV or JSON Lines."),
     "events": ("crmkit.cli.events:events_group", "Read the event outbox; retry failed deliveries."),
+    "consent": (
+        "crmkit.cli.consent:consent_group",
+        "Record and show consent per purpose and channel.",
+    ),
+    "privacy": (
+        "crmkit.cli.privacy:privacy_group",
+        "Data subject rights, the privacy check and retention sweeps.",
+    ),
+    "audit": ("crmkit.cli.audit:audit_group", "Read and verify the privacy audit log."),
     "demo": ("crmkit.cli.demo:demo_command", "Assemble a demo CRM with sample data and show it."),
 }
 
@@ -65,7 +74,7 @@ class CrmkitGroup(click.Group):
         if obj is None:
             # click resolves the subcommand before the root callback runs, so the
             # invocation's context is made here from the already parsed --project.
-            obj = ctx.obj = CliContext(ctx.params.get("project"))
+            obj = ctx.obj = CliContext(ctx.params.get("project"), ctx.params.get("actor"))
         return obj.plugin_commands().get(cmd_name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -89,9 +98,16 @@ class CrmkitGroup(click.Group):
     type=click.Path(file_okay=False),
     help="Project folder (default: the current folder). Env: CRMKIT_PROJECT.",
 )
+@click.option(
+    "--as",
+    "actor",
+    envvar="CRMKIT_ACTOR",
+    metavar="ACTOR",
+    help="Who is acting; the privacy policy decides with their roles. Env: CRMKIT_ACTOR.",
+)
 @click.version_option(__version__, prog_name="crmkit")
 @click.pass_context
-def cli(ctx: click.Context, project: str | None) -> None:
+def cli(ctx: click.Context, project: str | None, actor: str | None) -> None:
     """crmkit: a CRM you assemble from plugins.
 
     Commands run against the project (a folder with crmkit.toml) in the
@@ -99,10 +115,12 @@ def cli(ctx: click.Context, project: str | None) -> None:
     overrides the project's database.
 
     Exit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 invalid data,
-    5 configuration or database, 6 plugin, 130 interrupted.
+    5 configuration or database, 6 plugin, 7 denied by the privacy
+    policy, 130 interrupted.
     """
     if not isinstance(ctx.obj, CliContext):
         ctx.obj = CliContext(project)
+    ctx.obj.actor = actor
     ctx.call_on_close(ctx.obj.close)
 
 

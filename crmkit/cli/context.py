@@ -18,8 +18,10 @@ if TYPE_CHECKING:
 class CliContext:
     """Opens the project's CRM on first use and closes it when the command ends."""
 
-    def __init__(self, project: str | None) -> None:
+    def __init__(self, project: str | None, actor: str | None = None) -> None:
         self.project = project
+        self.actor = actor
+        """The ``--as`` actor (``None``: ``$CRMKIT_ACTOR``, else ``system``)."""
         self._crm: CRM | None = None
         self._plugin_commands: dict[str, click.Command] | None = None
 
@@ -34,7 +36,7 @@ class CliContext:
             from crmkit.crm import CRM
 
             settings = self.settings()
-            crm = CRM(settings, plugins=settings.plugins, migrate=False)
+            crm = CRM(settings, plugins=settings.plugins, migrate=False, actor=self.actor)
             if check_schema:
                 from crmkit.cli.project import require_up_to_date
 

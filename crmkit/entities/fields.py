@@ -26,7 +26,8 @@ class FieldSpec:
     """What crmkit knows about one field beyond its Python type.
 
     ``privacy`` is ``None`` when the author did not declare it (``crmkit
-    privacy check`` reports such fields); ``erase`` likewise.
+    privacy check`` reports such fields); ``erase`` likewise. ``hold`` is why a
+    personal value survives erasure (``erase="keep"``).
     """
 
     privacy: Privacy | None = None
@@ -35,6 +36,7 @@ class FieldSpec:
     unique: bool = False
     ref: str | None = None
     doc: str = ""
+    hold: str = ""
 
 
 def field(
@@ -47,6 +49,7 @@ def field(
     unique: bool = False,
     ref: str | None = None,
     doc: str = "",
+    hold: str = "",
     converter: Callable[[Any], Any] | None = None,
 ) -> Any:
     """Declare an entity field: an :func:`attrs.field` carrying crmkit metadata.
@@ -55,7 +58,9 @@ def field(
     says what erasure of a person does to the value (``delete`` the record,
     ``anonymise`` the value, ``keep`` it under legal hold). ``ref`` names the
     entity type an id field points to (``ref="contact"``); such fields are
-    indexed.
+    indexed. ``hold`` is the reason a personal value is kept when its person is
+    erased (``erase="keep"``), for example a legal retention duty; ``crmkit
+    privacy check`` asks for one.
     """
     if privacy is not None and privacy not in PRIVACY_CLASSES:
         raise ValueError(f"privacy must be one of {PRIVACY_CLASSES}, not {privacy!r}")
@@ -68,6 +73,7 @@ def field(
         unique=unique,
         ref=ref,
         doc=doc,
+        hold=hold,
     )
     kwargs: dict[str, Any] = {"metadata": {METADATA_KEY: spec}}
     if factory is not None:

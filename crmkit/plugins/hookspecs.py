@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from crmkit.events.model import Event, EventType
     from crmkit.io.formats import Exporter, Importer
     from crmkit.migrations.runner import MigrationBranch
+    from crmkit.privacy.model import Channel, Purpose, Rule
     from crmkit.storage.base import StorageBackend
     from crmkit.view import ViewSection
 
@@ -138,6 +139,42 @@ def crmkit_configure(crm: CRM) -> None:
     """
 
 
+# -- Privacy: called once per CRM while it is being opened ---------------------
+
+
+@hookspec
+def crmkit_privacy_rules() -> Sequence[Rule]:
+    """Return policy rules to add to the core's.
+
+    Called once per CRM while it opens. A rule is ``rule(request, facts)``
+    taking a :class:`crmkit.privacy.PolicyRequest` (actor, action, subject,
+    purpose, channel, entity, fields) and the person's
+    :class:`crmkit.privacy.SubjectFacts`, and returning a
+    :class:`crmkit.privacy.Decision` or ``None`` to abstain. Every rule is
+    asked; any deny wins and its reason is what the user sees.
+    """
+
+
+@hookspec
+def crmkit_consent_purposes() -> Sequence[Purpose]:
+    """Return the purposes of processing this plugin adds (``crmkit.privacy.Purpose``).
+
+    Called once per CRM while it opens. Consent is recorded and checked per
+    registered purpose; an unknown purpose is refused. The core registers
+    ``marketing`` (needs an opt-in), ``sales``, ``service`` and ``analytics``.
+    """
+
+
+@hookspec
+def crmkit_consent_channels() -> Sequence[Channel]:
+    """Return the channels this plugin reaches people on (``crmkit.privacy.Channel``).
+
+    Called once per CRM while it opens. The core registers ``email``, ``sms``,
+    ``phone``, ``post``, ``social``, ``in_person`` and ``any`` (the purpose on
+    every channel).
+    """
+
+
 # -- Command line: called when the ``crmkit`` command is assembled -----------
 
 
@@ -160,5 +197,7 @@ def crmkit_customer_view(crm: CRM, contact: Contact, actor: str | None) -> ViewS
 
     Called by ``crm.view(...)`` and ``crmkit view`` once per plugin, after the
     core's profile, organizations and timeline are read. ``actor`` is who is
-    looking. The section has a title and JSON-serialisable data.
+    looking, and ``contact`` comes as that actor may see it (values they may not
+    see are ``crmkit.privacy.Masked``); mask the section's own personal data with
+    ``crm.privacy.mask(...)``. The section has a title and JSON-serialisable data.
     """
