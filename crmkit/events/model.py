@@ -67,4 +67,31 @@ CORE_EVENT_TYPES: tuple[EventType, ...] = (
     EventType("organization.updated", subject="organization"),
     EventType("organization.deleted", subject="organization"),
     EventType("interaction.logged", description="An interaction was logged on a timeline."),
+    EventType(
+        "privacy.erased",
+        description="A person was erased; payload: contact_id and counts per entity type.",
+    ),
+    EventType(
+        "privacy.restricted",
+        description="Processing of a person was restricted; payload: contact_id, reason.",
+    ),
+    EventType(
+        "privacy.restriction_lifted",
+        description="A restriction of processing ended; payload: contact_id.",
+    ),
+    EventType(
+        "consent.granted",
+        description="Consent was granted or a double opt-in confirmed; payload: record_id, "
+        "contact_id, purpose, channel, status, lawful_basis (confirms: the pending entry).",
+    ),
+    EventType(
+        "consent.withdrawn",
+        description="Consent was withdrawn; payload: record_id, contact_id, purpose, channel, "
+        "status, lawful_basis.",
+    ),
+    EventType(
+        "consent.requested",
+        description="A double opt-in was requested; payload: record_id, contact_id, purpose, "
+        "channel, status, lawful_basis, expires_at.",
+    ),
 )
