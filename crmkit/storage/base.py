@@ -75,7 +75,21 @@ class StorageTransaction(StorageReader, Protocol):
         limit: int = 1000,
         names: Sequence[str] = (),
         ids: Sequence[str] = (),
-    ) -> list[StoredEvent]: ...
+        subject_id: str | None = None,
+    ) -> list[StoredEvent]:
+        """Outbox events in id order after ``after``, at most ``limit``.
+
+        ``names``, ``ids`` and ``subject_id`` (the record an event is about)
+        narrow the result; all given filters must hold.
+        """
+        ...
+    def replace_event_payload(self, event_id: str, payload: dict[str, Any]) -> bool:
+        """Rewrite one stored event's payload; ``False`` if there is no such event.
+
+        The outbox is otherwise append-only: this exists so erasure can remove a
+        person's values from the events that carried them.
+        """
+        ...
     def record_failure(self, failure: DeliveryFailure) -> None: ...
     def failures(self, *, unresolved_only: bool = True) -> list[DeliveryFailure]: ...
     def resolve_failure(self, failure_id: str, *, attempts: int, error: str | None) -> None: ...

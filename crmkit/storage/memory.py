@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+import attrs
+
 from crmkit.entities.types import EntityType
 from crmkit.errors import DuplicateError
 from crmkit.storage.base import DeliveryFailure, Row, StoredEvent
@@ -71,6 +73,8 @@ class MemoryTransaction:
         self._backend = backend
         self._tables: dict[str, Table] = {}
         self.events: list[StoredEvent] = []
+        self.payloads: dict[str, dict[str, Any]] = {}
+        """Event payloads rewritten in this transaction, by event id."""
         self.failures_: dict[str, DeliveryFailure] = dict(backend.failures)
 
     def _table(self, etype: EntityType) -> Table:
@@ -167,16 +171,30 @@ class MemoryTransaction:
         limit: int = 1000,
         names: Sequence[str] = (),
         ids: Sequence[str] = (),
+        subject_id: str | None = None,
     ) -> list[StoredEvent]:
         merged = sorted([*self._backend.outbox, *self.events], key=lambda e: e.id)
         out = [
-            e
+            self._rewritten(e)
             for e in merged
             if (after is None or e.id > after)
             and (not names or e.name in names)
             and (not ids or e.id in ids)
+            and (subject_id is None or e.subject_id == subject_id)
         ]
         return out[:limit]
+
+    def _rewritten(self, event: StoredEvent) -> StoredEvent:
+        payload = self.payloads.get(event.id)
+        if payload is None:
+            return event
+        return attrs.evolve(event, payload=copy.deepcopy(payload))
+
+    def replace_event_payload(self, event_id: str, payload: dict[str, Any]) -> bool:
+        known = any(e.id == event_id for e in (*self._backend.outbox, *self.events))
+        if known:
+            self.payloads[event_id] = copy.deepcopy(payload)
+        return known
 
     def record_failure(self, failure: DeliveryFailure) -> None:
         self.failures_[failure.id] = failure
@@ -202,6 +220,8 @@ class MemoryTransaction:
     def commit(self) -> None:
         self._backend.tables.update(self._tables)
         self._backend.outbox.extend(self.events)
+        if self.payloads:
+            self._backend.outbox[:] = [self._rewritten(e) for e in self._backend.outbox]
         self._backend.failures = self.failures_
 
 

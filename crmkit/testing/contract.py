@@ -174,10 +174,10 @@ def _codes(rows: Sequence[Row]) -> str:
     return "".join(str(r["code"]) for r in rows)
 
 
-def _event(name: str, **payload: Any) -> StoredEvent:
+def _event(name: str, subject_id: str | None = None, **payload: Any) -> StoredEvent:
     return StoredEvent(
         id=new_id(), name=name, version=1, occurred_at=utcnow(), actor="tester",
-        subject_id=None, payload=dict(payload),
+        subject_id=subject_id, payload=dict(payload),
     )
 
 
@@ -519,6 +519,60 @@ class BackendContract:
             stored = tx.read_events(ids=[second[0].id])[0]
         assert stored.payload == {"n": 4, "text": "héllo ✓", "nested": {"k": [1, None]}}
         assert _is_utc(stored.occurred_at) and stored.occurred_at == second[0].occurred_at
+
+    def test_outbox_reads_the_events_about_one_subject(self, backend: StorageBackend) -> None:
+        ada, bob = new_id(), new_id()
+        events = [
+            _event("contract.a", subject_id=ada, n=1),
+            _event("contract.b", subject_id=bob, n=2),
+            _event("contract.b", n=3),
+            _event("contract.b", subject_id=ada, n=4),
+        ]
+        with backend.begin() as tx:
+            tx.append_events(events)
+        with backend.begin() as tx:
+            assert tx.read_events(subject_id=ada) == [events[0], events[3]]
+            assert tx.read_events(subject_id=ada, names=["contract.b"]) == [events[3]]
+            assert tx.read_events(subject_id=ada, after=events[0].id) == [events[3]]
+            assert tx.read_events(subject_id=ada, limit=1) == [events[0]]
+            assert tx.read_events(subject_id=new_id()) == []
+            assert tx.read_events() == events
+
+    def test_an_event_payload_can_be_replaced(self, backend: StorageBackend) -> None:
+        kept = _event("contract.a", text="keep me")
+        changed = _event("contract.a", text="Ada Lovelace", nested={"email": "ada@example.com"})
+        with backend.begin() as tx:
+            tx.append_events([kept, changed])
+        new_payload = {"text": "[erased]", "nested": {"email": "[erased]"}}
+        with backend.begin() as tx:
+            assert tx.replace_event_payload(changed.id, new_payload) is True
+            assert tx.replace_event_payload(new_id(), {"text": "nobody"}) is False
+            assert tx.read_events(ids=[changed.id])[0].payload == new_payload
+        with backend.begin() as tx:
+            stored = tx.read_events()
+        assert stored == [kept, attrs.evolve(changed, payload=new_payload)]
+
+    def test_a_replaced_payload_in_a_failed_transaction_is_not_kept(
+        self, backend: StorageBackend
+    ) -> None:
+        event = _event("contract.a", text="Ada Lovelace")
+        with backend.begin() as tx:
+            tx.append_events([event])
+        with pytest.raises(RuntimeError, match="unit of work failed"), backend.begin() as tx:
+            tx.replace_event_payload(event.id, {"text": "[erased]"})
+            raise RuntimeError("unit of work failed")
+        with backend.begin() as tx:
+            assert tx.read_events() == [event]
+
+    def test_the_payload_of_an_event_added_in_the_same_transaction_can_be_replaced(
+        self, backend: StorageBackend
+    ) -> None:
+        event = _event("contract.a", text="Ada Lovelace")
+        with backend.begin() as tx:
+            tx.append_events([event])
+            assert tx.replace_event_payload(event.id, {"text": "[erased]"}) is True
+        with backend.begin() as tx:
+            assert [e.payload for e in tx.read_events()] == [{"text": "[erased]"}]
 
     # -- delivery failures ------------------------------------------------------------
     def test_delivery_failures_are_recorded_listed_and_resolved(

@@ -177,6 +177,7 @@ class SqlTransaction(SqlReader):
         limit: int = 1000,
         names: Sequence[str] = (),
         ids: Sequence[str] = (),
+        subject_id: str | None = None,
     ) -> list[StoredEvent]:
         table = self._backend.tables[OUTBOX]
         stmt = select(table).order_by(table.c.id).limit(limit)
@@ -186,7 +187,16 @@ class SqlTransaction(SqlReader):
             stmt = stmt.where(table.c.name.in_(list(names)))
         if ids:
             stmt = stmt.where(table.c.id.in_(list(ids)))
+        if subject_id is not None:
+            stmt = stmt.where(table.c.subject_id == subject_id)
         return [StoredEvent(**dict(r)) for r in self.conn.execute(stmt).mappings()]
+
+    def replace_event_payload(self, event_id: str, payload: dict[str, Any]) -> bool:
+        table = self._backend.tables[OUTBOX]
+        result = self.conn.execute(
+            table.update().where(table.c.id == event_id).values(payload=payload)
+        )
+        return bool(result.rowcount)
 
     def record_failure(self, failure: DeliveryFailure) -> None:
         table = self._backend.tables[FAILURES]
