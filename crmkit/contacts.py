@@ -1,4 +1,10 @@
-"""Contacts: add, find, change, delete, search and bulk-add people."""
+"""Contacts: add, find, change, delete, search and bulk-add people.
+
+Every call asks the privacy policy: writes about a person (changes, links,
+deletion) check the actor's role and the person's processing state in the
+same transaction; reads come back with what the actor may not see masked;
+adding a person who was erased needs a new consent.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ from crmkit.entities.base import utcnow
 from crmkit.entities.core import Affiliation, Contact
 from crmkit.entities.types import EntityType
 from crmkit.errors import DuplicateError, NotFound, ValidationError
+from crmkit.privacy.processing import ReadCheck, SuppressionCheck
 from crmkit.repository import Service
 from crmkit.serialize import to_jsonable
 from crmkit.storage.query import AnyOf, Cond, Filter, Query, where_from
@@ -23,6 +30,15 @@ if TYPE_CHECKING:
 BULK_BATCH = 2000
 NAME_FIELDS = ("first_name", "last_name", "email")
 NAMELESS = "a contact needs a first name, last name or email"
+CONSENT_KEYS = (
+    "purpose",
+    "channel",
+    "lawful_basis",
+    "source",
+    "evidence",
+    "ip_address",
+    "form_version",
+)
 SEARCH_FIELDS = ("first_name", "last_name", "email", "phone", "job_title", "city")
 
 
@@ -59,6 +75,29 @@ def require_name_or_email(row: Mapping[str, Any], *, record: str | None = None) 
         raise ValidationError("contact", "email", NAMELESS, record=record)
 
 
+def consent_terms(consent: Any) -> dict[str, Any]:
+    """The consent given with a new contact (``add(..., consent={...})``), checked.
+
+    It takes the keyword arguments of ``crm.privacy.consent.grant``: ``purpose``
+    and ``channel`` (required), ``lawful_basis``, ``source``, ``evidence``,
+    ``ip_address``, ``form_version``.
+    """
+    example = "{'purpose': 'marketing', 'channel': 'email', 'evidence': 'signup form v3'}"
+    if not isinstance(consent, Mapping):
+        raise ValidationError(
+            "privacy.consent", None, f"consent must be a mapping such as {example}"
+        )
+    unknown = sorted(set(consent) - set(CONSENT_KEYS))
+    if unknown:
+        raise ValidationError(
+            "privacy.consent", unknown[0], f"unknown key; use {', '.join(CONSENT_KEYS)}"
+        )
+    for key in ("purpose", "channel"):
+        if not consent.get(key):
+            raise ValidationError("privacy.consent", key, f"is required, as in {example}")
+    return dict(consent)
+
+
 def store_contacts(
     uow: UnitOfWork,
     etype: EntityType,
@@ -87,24 +126,40 @@ class Contacts(Service):
     def _etype(self) -> EntityType:
         return self._crm.entity_type("contact")
 
-    def add(self, **fields: Any) -> Contact:
+    @property
+    def _actor(self) -> str | None:
+        """Who acts: the unit of work's actor, or (``None``) the CRM's."""
+        return self._uow.actor if self._uow is not None else None
+
+    def add(self, *, consent: Mapping[str, Any] | None = None, **fields: Any) -> Contact:
         """Add a contact; email and phone are normalised, custom fields validated.
 
         ``org`` (an organization id or name) and ``role`` link the new contact
-        to an organization in the same transaction.
+        to an organization in the same transaction. ``consent`` (``{"purpose":
+        "marketing", "channel": "email", "evidence": "signup form v3"}``) is
+        recorded in the consent ledger with the contact; it is how a person who
+        was erased is added again (their email or phone is refused otherwise).
         """
         org = fields.pop("org", None)
         role = fields.pop("role", None)
+        terms = consent_terms(consent) if consent is not None else None
 
         def work(uow: UnitOfWork) -> Contact:
+            privacy = self._crm.privacy
+            privacy.require("write", actor=uow.actor, entity="contact", uow=uow)
             row = self._crm.rules("contact").clean(fields)
             require_name_or_email(row)
             self._check_email_free(uow, row.get("email"))
+            if terms is None and (row.get("email") or row.get("phone")):
+                SuppressionCheck(self._crm, uow.tx).refuse(row)
             contact = Contact(**row)
             uow.tx.add(self._etype, self._etype.to_row(contact))
             uow.raise_event(
                 "contact.created", {"contact": to_jsonable(contact)}, subject_id=contact.id
             )
+            if terms is not None:
+                # Also lifts the suppression markers of an erased person's email and phone.
+                privacy.consent.grant(contact.id, **terms, actor=uow.actor, uow=uow)
             if org is not None:
                 uow.contacts.link(contact.id, org, role=role)
             return contact
@@ -123,10 +178,19 @@ class Contacts(Service):
             )
 
     def find(self, ref: str) -> Contact | None:
-        """The contact with this id or email, or ``None``."""
+        """The contact with this id or email, or ``None``.
+
+        Fields the actor may not see come back as :class:`~crmkit.privacy.Masked`
+        values; an actor whose roles do not allow reading is refused.
+        """
         etype = self._etype
-        row = self._reading(lambda reader: contact_row(reader, etype, ref))
-        return Contact(**row) if row is not None else None
+
+        def fetch(reader: StorageReader) -> builtins.list[dict[str, Any]]:
+            row = contact_row(reader, etype, ref)
+            return [row] if row is not None else []
+
+        found = self._read(fetch, single=True)
+        return found[0] if found else None
 
     def get(self, ref: str) -> Contact:
         """The contact with this id or email; :class:`NotFound` if there is none."""
@@ -136,12 +200,30 @@ class Contacts(Service):
         return contact
 
     def update(self, ref: str, **changes: Any) -> Contact:
-        """Change fields of a contact; ``custom`` is merged key by key (``None`` removes)."""
+        """Change fields of a contact; ``custom`` is merged key by key (``None`` removes).
 
+        Refused (:class:`~crmkit.errors.PolicyDenied`) while the person's
+        processing is restricted or after they were erased; use
+        :meth:`rectify` to correct a restricted person's data.
+        """
+        return self._change(ref, changes, "write")
+
+    def rectify(self, ref: str, **changes: Any) -> Contact:
+        """Correct a contact's data, as the right to rectification asks; allowed while restricted.
+
+        The same change as :meth:`update`, asked of the policy as ``rectify``
+        (``crm.privacy.rectify`` adds the audit entry).
+        """
+        return self._change(ref, changes, "rectify")
+
+    def _change(self, ref: str, changes: Mapping[str, Any], action: str) -> Contact:
         def work(uow: UnitOfWork) -> Contact:
             current = contact_row(uow.tx, self._etype, ref)
             if current is None:
                 raise NotFound("contact", ref)
+            self._crm.privacy.require(
+                action, actor=uow.actor, subject_id=current["id"], entity="contact", uow=uow
+            )
             values = dict(changes)
             if "custom" in values and values["custom"] is not None:
                 merged = {**current["custom"], **values["custom"]}
@@ -152,7 +234,7 @@ class Contacts(Service):
             self._check_email_free(uow, row.get("email"), skip_id=current["id"])
             diff = {k: [current.get(k), v] for k, v in row.items() if current.get(k) != v}
             if not diff:
-                return Contact(**current)
+                return self._as_seen(uow, current)
             row["updated_at"] = utcnow()
             uow.tx.update(self._etype, current["id"], row)
             uow.raise_event(
@@ -160,9 +242,13 @@ class Contacts(Service):
                 {"contact_id": current["id"], "changes": to_jsonable(diff)},
                 subject_id=current["id"],
             )
-            return Contact(**{**current, **row})
+            return self._as_seen(uow, {**current, **row})
 
         return self._write(work)
+
+    def _as_seen(self, uow: UnitOfWork, row: dict[str, Any]) -> Contact:
+        """The changed contact as the actor may see it (a change can touch hidden fields)."""
+        return Contact(**ReadCheck(self._crm, uow.actor).show(self._etype, row))
 
     def delete(self, ref: str) -> None:
         """Delete a contact with its organization links and timeline."""
@@ -172,6 +258,9 @@ class Contacts(Service):
             if current is None:
                 raise NotFound("contact", ref)
             cid = current["id"]
+            self._crm.privacy.require(
+                "write", actor=uow.actor, subject_id=cid, entity="contact", uow=uow
+            )
             uow.tx.delete_where(self._crm.entity_type("affiliation"), Cond("contact_id", "eq", cid))
             uow.tx.delete_where(self._crm.entity_type("interaction"), Cond("contact_id", "eq", cid))
             uow.tx.delete(self._etype, cid)
@@ -207,9 +296,32 @@ class Contacts(Service):
         return self._contacts(query)
 
     def _contacts(self, query: Query) -> builtins.list[Contact]:
-        return self._reading(
-            lambda reader: [Contact(**r) for r in reader.query(self._etype, query)]
-        )
+        etype = self._etype
+        return self._read(lambda reader: reader.query(etype, query))
+
+    def _read(
+        self,
+        fetch: Callable[[StorageReader], builtins.list[dict[str, Any]]],
+        *,
+        single: bool = False,
+    ) -> builtins.list[Contact]:
+        """Contacts read by ``fetch``, as the actor may see them; sensitive reads audited.
+
+        The policy is asked once per call (about the one contact if ``single``).
+        """
+        etype = self._etype
+        check = ReadCheck(self._crm, self._actor)
+
+        def read(reader: StorageReader) -> builtins.list[dict[str, Any]]:
+            rows = fetch(reader)
+            check.decide(reader, etype, rows[0]["id"] if single and rows else None)
+            return rows
+
+        rows = self._reading(read)
+        check.enforce(self._uow)
+        found = [Contact(**check.show(etype, row)) for row in rows]
+        check.audit(self._uow, subject_id=rows[0]["id"] if single and rows else None)
+        return found
 
     def count(self, where: Mapping[str, Any] | Iterable[Filter] | None = None) -> int:
         flt = where_from(where)
@@ -229,8 +341,12 @@ class Contacts(Service):
         etype = self._etype
 
         def work(uow: UnitOfWork) -> builtins.list[str]:
+            # The role is checked once for the call; no person is known yet.
+            self._crm.privacy.require("write", actor=uow.actor, entity="contact", uow=uow)
+            suppression = SuppressionCheck(self._crm, uow.tx)
             ids: builtins.list[str] = []
             batch: builtins.list[dict[str, Any]] = []
+            first = 1  # the position of the batch's first record
             seen: dict[str, int] = {}
             for index, record in enumerate(records):
                 label = f"#{index + 1}"
@@ -248,17 +364,30 @@ class Contacts(Service):
                     seen[email] = index + 1
                 batch.append(etype.to_row(Contact(**row)))
                 if len(batch) >= BULK_BATCH:
-                    ids.extend(self._flush(uow, batch, source))
+                    ids.extend(self._flush(uow, batch, source, suppression, first))
                     batch = []
+                    first = index + 2
             if batch:
-                ids.extend(self._flush(uow, batch, source))
+                ids.extend(self._flush(uow, batch, source, suppression, first))
             return ids
 
         return self._write(work)
 
     def _flush(
-        self, uow: UnitOfWork, rows: builtins.list[dict[str, Any]], source: str
+        self,
+        uow: UnitOfWork,
+        rows: builtins.list[dict[str, Any]],
+        source: str,
+        suppression: SuppressionCheck,
+        first: int,
     ) -> builtins.list[str]:
+        hits = suppression.matches(rows)
+        if hits:
+            index = min(hits)
+            kind = hits[index]
+            raise ValidationError(
+                "contact", kind, suppression.reason(rows[index][kind]), record=f"#{first + index}"
+            )
         emails = [r["email"] for r in rows if r.get("email")]
         taken = uow.tx.existing_values(self._etype, "email", emails) if emails else set()
         if taken:
@@ -274,6 +403,9 @@ class Contacts(Service):
             current = contact_row(uow.tx, self._etype, contact)
             if current is None:
                 raise NotFound("contact", contact)
+            self._crm.privacy.require(
+                "write", actor=uow.actor, subject_id=current["id"], entity="affiliation", uow=uow
+            )
             org = uow.organizations.get(organization)
             link = Affiliation(contact_id=current["id"], organization_id=org.id, role=role)
             atype = self._crm.entity_type("affiliation")
@@ -294,6 +426,9 @@ class Contacts(Service):
             current = contact_row(uow.tx, self._etype, contact)
             if current is None:
                 raise NotFound("contact", contact)
+            self._crm.privacy.require(
+                "write", actor=uow.actor, subject_id=current["id"], entity="affiliation", uow=uow
+            )
             org = uow.organizations.get(organization)
             removed = uow.tx.delete_where(
                 self._crm.entity_type("affiliation"),
@@ -310,12 +445,22 @@ class Contacts(Service):
         return self._write(work)
 
     def organizations_of(self, contact: str) -> builtins.list[Membership]:
-        """The organizations a contact belongs to, with roles."""
+        """The organizations a contact belongs to, with roles (masked as reads are)."""
+        check = ReadCheck(self._crm, self._actor)
+        atype = self._crm.entity_type("affiliation")
 
         def read(reader: StorageReader) -> builtins.list[Membership]:
             current = contact_row(reader, self._etype, contact)
             if current is None:
                 raise NotFound("contact", contact)
+            if not check.decide(reader, atype, current["id"]).allowed:
+                return []
             return self._crm.memberships(reader, current["id"])
 
-        return self._reading(read)
+        found = self._reading(read)
+        check.enforce(self._uow)
+        shown = [
+            Membership(m.organization, check.show(atype, {"role": m.role})["role"]) for m in found
+        ]
+        check.audit(self._uow)
+        return shown

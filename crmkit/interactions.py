@@ -1,4 +1,9 @@
-"""Interactions: touchpoints on a contact's timeline, from any channel or plugin."""
+"""Interactions: touchpoints on a contact's timeline, from any channel or plugin.
+
+Logging one is a write about the person (refused while their processing is
+restricted or after erasure); reading the timeline masks what the actor may
+not see.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from crmkit.contacts import contact_row
 from crmkit.entities.core import CHANNELS, DIRECTIONS, Interaction
 from crmkit.entities.types import EntityType
 from crmkit.errors import NotFound, ValidationError
+from crmkit.privacy.processing import ReadCheck
 from crmkit.repository import Service
 from crmkit.serialize import to_jsonable
 from crmkit.storage.query import AllOf, Cond, Query
@@ -41,12 +47,15 @@ class Interactions(Service):
         """Record an interaction on a contact's timeline (contact by id or email).
 
         ``channel`` is one of email, phone, sms, chat, social, in_person, post,
-        web or partner; ``direction`` inbound, outbound or internal.
+        web or partner; ``direction`` inbound, outbound or internal. Refused
+        (:class:`~crmkit.errors.PolicyDenied`) while the person's processing is
+        restricted or after they were erased.
         """
         if channel not in CHANNELS:
             raise ValidationError(
-                "interaction", "channel", f"{channel!r} is not a channel; use one of "
-                + ", ".join(CHANNELS)
+                "interaction",
+                "channel",
+                f"{channel!r} is not a channel; use one of " + ", ".join(CHANNELS),
             )
         if direction not in DIRECTIONS:
             raise ValidationError(
@@ -57,6 +66,9 @@ class Interactions(Service):
             who = contact_row(uow.tx, self._crm.entity_type("contact"), contact)
             if who is None:
                 raise NotFound("contact", contact)
+            self._crm.privacy.require(
+                "write", actor=uow.actor, subject_id=who["id"], entity="interaction", uow=uow
+            )
             values: dict[str, Any] = {
                 "contact_id": who["id"],
                 "channel": channel,
@@ -88,16 +100,30 @@ class Interactions(Service):
         before: dt.datetime | None = None,
         channel: str | None = None,
     ) -> list[Interaction]:
-        """A contact's interactions, newest first (page back with ``before``)."""
+        """A contact's interactions, newest first (page back with ``before``).
+
+        Fields the actor may not see come back as :class:`~crmkit.privacy.Masked` values.
+        """
         contact_type, etype = self._crm.entity_type("contact"), self._etype
+        check = ReadCheck(self._crm, self._uow.actor if self._uow is not None else None)
+        subject: list[str] = []
 
         def read(reader: StorageReader) -> list[Interaction]:
             who = contact_row(reader, contact_type, contact)
             if who is None:
                 raise NotFound("contact", contact)
+            subject.append(who["id"])
+            if not check.decide(reader, etype, who["id"]).allowed:
+                return []
             return latest_interactions(reader, etype, who["id"], limit, before, channel)
 
-        return self._reading(read)
+        items = self._reading(read)
+        check.enforce(self._uow)
+        if not check.needs_rows(etype):
+            return items
+        shown = [Interaction(**check.show(etype, etype.to_row(item))) for item in items]
+        check.audit(self._uow, subject_id=subject[0], contacts=1)
+        return shown
 
 
 def latest_interactions(

@@ -1,4 +1,9 @@
-"""Organizations: companies and other bodies that contacts belong to."""
+"""Organizations: companies and other bodies that contacts belong to.
+
+Organizations are not people, so reading them needs no permission; changing
+them needs a role that allows ``write``, and their members come back masked
+as any read of contacts does.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from crmkit.entities.base import utcnow
 from crmkit.entities.core import Contact, Organization
 from crmkit.entities.types import EntityType
 from crmkit.errors import NotFound, ValidationError
+from crmkit.privacy.processing import ReadCheck
 from crmkit.repository import Service
 from crmkit.serialize import to_jsonable
 from crmkit.storage.query import AnyOf, Cond, Filter, Query, where_from
@@ -27,10 +33,15 @@ class Organizations(Service):
     def _etype(self) -> EntityType:
         return self._crm.entity_type("organization")
 
+    def _require_write(self, uow: UnitOfWork) -> None:
+        """The actor's roles must allow writing (no person's state is involved)."""
+        self._crm.privacy.require("write", actor=uow.actor, entity="organization", uow=uow)
+
     def add(self, **fields: Any) -> Organization:
         """Add an organization; ``name`` is required, ``domain`` is lower-cased."""
 
         def work(uow: UnitOfWork) -> Organization:
+            self._require_write(uow)
             row = self._crm.rules("organization").clean(fields)
             if row.get("domain"):
                 row["domain"] = row["domain"].lower()
@@ -75,6 +86,7 @@ class Organizations(Service):
             current = self._row(uow.tx, ref)
             if current is None:
                 raise NotFound("organization", ref)
+            self._require_write(uow)
             values = dict(changes)
             if "custom" in values and values["custom"] is not None:
                 merged = {**current["custom"], **values["custom"]}
@@ -101,6 +113,7 @@ class Organizations(Service):
             current = self._row(uow.tx, ref)
             if current is None:
                 raise NotFound("organization", ref)
+            self._require_write(uow)
             oid = current["id"]
             uow.tx.delete_where(
                 self._crm.entity_type("affiliation"), Cond("organization_id", "eq", oid)
@@ -140,12 +153,17 @@ class Organizations(Service):
         return self._reading(lambda reader: reader.count(self._etype, flt))
 
     def members(self, ref: str) -> builtins.list[tuple[Contact, str | None]]:
-        """The contacts of an organization, with their roles."""
+        """The contacts of an organization, with their roles, masked for the actor as reads are."""
+        contact_type = self._crm.entity_type("contact")
+        link_type = self._crm.entity_type("affiliation")
+        check = ReadCheck(self._crm, self._uow.actor if self._uow is not None else None)
 
-        def read(reader: StorageReader) -> builtins.list[tuple[Contact, str | None]]:
+        def read(reader: StorageReader) -> builtins.list[tuple[dict[str, Any], str | None]]:
             current = self._row(reader, ref)
             if current is None:
                 raise NotFound("organization", ref)
+            if not check.decide(reader, contact_type).allowed:
+                return []
             links = reader.query(
                 self._crm.entity_type("affiliation"),
                 Query(Cond("organization_id", "eq", current["id"]), ("created_at",), None),
@@ -157,13 +175,23 @@ class Organizations(Service):
             rows = {
                 row["id"]: row
                 for row in reader.query(
-                    self._crm.entity_type("contact"), Query(Cond("id", "in", wanted), ("id",), None)
+                    contact_type, Query(Cond("id", "in", wanted), ("id",), None)
                 )
             }
             return [
-                (Contact(**rows[link["contact_id"]]), link["role"])
+                (rows[link["contact_id"]], link["role"])
                 for link in links
                 if link["contact_id"] in rows
             ]
 
-        return self._reading(read)
+        found = self._reading(read)
+        check.enforce(self._uow)
+        members = [
+            (
+                Contact(**check.show(contact_type, row)),
+                check.show(link_type, {"role": role})["role"],
+            )
+            for row, role in found
+        ]
+        check.audit(self._uow)
+        return members

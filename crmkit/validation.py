@@ -18,8 +18,32 @@ from crmkit.custom_fields import CustomFieldValidator
 from crmkit.entities.types import EntityType, FieldInfo
 from crmkit.errors import ValidationError
 from crmkit.normalize import NormalizationError, normalize_email, normalize_phone
+from crmkit.privacy.model import Masked
 
 SYSTEM_FIELDS = frozenset({"created_at", "updated_at"})
+MASKED_WRITE = (
+    "this value is masked for you; it cannot be written back (leave the field out to keep "
+    "the stored value)"
+)
+
+
+def masked_field(name: str, value: Any) -> str | None:
+    """Where ``value`` of field ``name`` holds a :class:`~crmkit.privacy.Masked` value, if it does.
+
+    A read gives an actor ``Masked`` stand-ins for what they may not see;
+    passing one back in a write would replace the real value with the
+    placeholder. The answer is ``name``, or ``name.KEY`` for a key of a
+    mapping (custom fields).
+    """
+    if isinstance(value, Masked):
+        return name
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if isinstance(item, Masked):
+                return f"{name}.{key}"
+    elif isinstance(value, list | tuple) and any(isinstance(item, Masked) for item in value):
+        return name
+    return None
 
 
 def coerce(info: FieldInfo, value: Any) -> Any:
@@ -165,6 +189,10 @@ class RecordRules:
         out: dict[str, Any] = {}
         for name, raw in values.items():
             info = self._fields[name]
+            if raw is not None and raw.__class__ is not str:
+                masked = masked_field(name, raw)
+                if masked is not None:
+                    raise ValidationError(self.etype.name, masked, MASKED_WRITE, record=record)
             try:
                 value = coerce(info, raw)
                 if name == "email" and self.etype.name == "contact":
@@ -179,9 +207,7 @@ class RecordRules:
                 if info.name in out:
                     continue
                 if info.required:
-                    raise ValidationError(
-                        self.etype.name, info.name, "is required", record=record
-                    )
+                    raise ValidationError(self.etype.name, info.name, "is required", record=record)
         for name, value in out.items():
             if value is None and not self._fields[name].optional:
                 raise ValidationError(self.etype.name, name, "may not be empty", record=record)

@@ -28,12 +28,18 @@ class Membership:
 
 @attrs.frozen
 class CustomerView:
-    """Profile, organizations, latest interactions and one section per plugin."""
+    """Profile, organizations, latest interactions and one section per plugin.
+
+    ``masked`` names the fields shown as :class:`~crmkit.privacy.Masked` values
+    because the actor may not see them: ``custom.diagnosis`` on the profile,
+    ``interactions.summary`` or ``organizations.role`` in the other parts.
+    """
 
     contact: Contact
     organizations: tuple[Membership, ...]
     interactions: tuple[Interaction, ...]
     sections: tuple[ViewSection, ...]
+    masked: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-serialisable form (times as ISO strings)."""
@@ -50,4 +56,5 @@ class CustomerView:
                 {"title": s.title, "plugin": s.plugin, "data": to_jsonable(s.data)}
                 for s in self.sections
             ],
+            "masked": list(self.masked),
         }

@@ -4,6 +4,10 @@ Contacts are named by id or email. Every built-in field has an option of its
 own; ``--set FIELD=VALUE`` reaches any field, including the custom fields a
 project defines in ``crmkit.toml``. The option and ``--set`` helpers live
 in :mod:`crmkit.cli.records`.
+
+Commands act as the ``--as`` actor: what they may not see is shown as
+``[masked: personal]`` or ``[masked: sensitive]``, and what the privacy
+policy refuses ends with exit code 7.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from crmkit.cli.context import get_context
-from crmkit.cli.output import echo_json, echo_record, echo_table
+from crmkit.cli.output import echo_json, echo_masked, echo_record, echo_table, masked_fields
 from crmkit.cli.records import (
     apply_assignments,
     confirm_delete,
@@ -26,6 +30,7 @@ from crmkit.cli.records import (
     set_options,
     sort_order,
 )
+from crmkit.privacy.model import Masked
 
 if TYPE_CHECKING:
     from crmkit.crm import CRM
@@ -76,6 +81,23 @@ def _tag_list(tags: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(t.strip() for t in tags if t.strip()))
 
 
+def parse_consent(consent: str | None, evidence: str | None) -> dict[str, Any] | None:
+    """``--consent PURPOSE:CHANNEL --evidence TEXT`` as ``contacts.add(consent=...)`` takes it."""
+    if consent is None:
+        if evidence is not None:
+            raise click.UsageError("--evidence goes with --consent PURPOSE:CHANNEL")
+        return None
+    purpose, sep, channel = consent.partition(":")
+    if not sep or not purpose.strip() or not channel.strip():
+        raise click.BadParameter(
+            f"{consent!r}: use PURPOSE:CHANNEL, e.g. marketing:email", param_hint="'--consent'"
+        )
+    terms: dict[str, Any] = {"purpose": purpose.strip(), "channel": channel.strip()}
+    if evidence is not None:
+        terms["evidence"] = evidence
+    return terms
+
+
 # -- commands -----------------------------------------------------------------
 
 
@@ -89,12 +111,25 @@ def contacts_group() -> None:
 @click.option("--tag", "tags", multiple=True, metavar="TAG", help="A tag (repeatable).")
 @click.option("--org", metavar="NAME_OR_ID", help="Link the new contact to this organization.")
 @click.option("--role", metavar="ROLE", help="The contact's role at --org (e.g. CTO).")
+@click.option(
+    "--consent",
+    metavar="PURPOSE:CHANNEL",
+    help="Record the person's consent with them (e.g. marketing:email); needed to "
+    "add again a person who was erased.",
+)
+@click.option(
+    "--evidence",
+    metavar="TEXT",
+    help="Proof of the --consent (form, text version, where it was given).",
+)
 @set_options(unset=False)
 @click.option("--json", "as_json", is_flag=True, help="Print the new contact as JSON.")
 def add_contact(
     tags: tuple[str, ...],
     org: str | None,
     role: str | None,
+    consent: str | None,
+    evidence: str | None,
     assignments: tuple[str, ...],
     as_json: bool,
     **options: Any,
@@ -106,16 +141,18 @@ def add_contact(
       crmkit contacts add --first-name Ada --last-name Lovelace --email ada@example.com
       crmkit contacts add --email bob@example.com --org "Acme Ltd" --role Buyer
       crmkit contacts add --email eve@example.com --set tier=gold
+      crmkit contacts add --email eve@example.com --consent marketing:email --evidence "form v3"
     """
     if role is not None and org is None:
         raise click.UsageError("--role needs --org (the organization the role is at)")
+    terms = parse_consent(consent, evidence)
     crm = get_context().crm()
     values = given_fields(options, CONTACT_FIELDS)
     if tags:
         values["tags"] = _tag_list(tags)
     apply_assignments(crm, "contact", values, assignments)
     with hint_on_not_found("organization", "name an organization by id or exact name"):
-        contact = crm.contacts.add(**values, org=org, role=role)
+        contact = crm.contacts.add(**values, org=org, role=role, consent=terms)
     if as_json:
         echo_json(contact)
         return
@@ -141,6 +178,7 @@ def show_contact(contact: str, as_json: bool) -> None:
             m.organization.name + (f" ({m.role})" if m.role else "") for m in memberships
         ]
     echo_record(fields)
+    echo_masked(crm.privacy.actor().name, masked_fields(found))
 
 
 @contacts_group.command("list")
@@ -148,10 +186,19 @@ def show_contact(contact: str, as_json: bool) -> None:
 @click.option("--offset", default=0, show_default=True, help="Skip this many contacts.")
 @click.option("--owner", metavar="USER", help="Only contacts owned by USER.")
 @click.option("--city", help="Only contacts in this city (exact).")
-@click.option("--tag", "tags", multiple=True, metavar="TAG", help="Only contacts with TAG "
-              "(repeatable: all of them).")
-@click.option("--sort", metavar="FIELD", help="Order by FIELD, -FIELD for descending; "
-              "several separated by commas. Default: last-name,first-name.")
+@click.option(
+    "--tag",
+    "tags",
+    multiple=True,
+    metavar="TAG",
+    help="Only contacts with TAG (repeatable: all of them).",
+)
+@click.option(
+    "--sort",
+    metavar="FIELD",
+    help="Order by FIELD, -FIELD for descending; "
+    "several separated by commas. Default: last-name,first-name.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
 def list_contacts(
     limit: int,
@@ -179,10 +226,18 @@ def list_contacts(
         echo_table(
             [contact_row(c) for c in found],
             CONTACT_COLUMNS,
-            empty="No contacts match." if filtered else
-            "No contacts yet; add one with 'crmkit contacts add --email ...'.",
+            empty="No contacts match."
+            if filtered
+            else "No contacts yet; add one with 'crmkit contacts add --email ...'.",
         )
+        _echo_masked_of(crm, found)
     page_hint(len(found), limit, offset)
+
+
+def _echo_masked_of(crm: CRM, contacts: Sequence[Contact]) -> None:
+    """Name the fields masked in any of ``contacts`` (nothing when none were)."""
+    names = dict.fromkeys(name for c in contacts for name in masked_fields(c))
+    echo_masked(crm.privacy.actor().name, list(names))
 
 
 def _tagged_page(
@@ -222,8 +277,9 @@ def _tagged_page(
 @contacts_group.command("update")
 @click.argument("contact")
 @field_options(CONTACT_FIELDS)
-@click.option("--tag", "tags", multiple=True, metavar="TAG",
-              help="Replace the tags with these (repeatable).")
+@click.option(
+    "--tag", "tags", multiple=True, metavar="TAG", help="Replace the tags with these (repeatable)."
+)
 @click.option("--add-tag", "add_tags", multiple=True, metavar="TAG", help="Add a tag.")
 @click.option("--remove-tag", "remove_tags", multiple=True, metavar="TAG", help="Remove a tag.")
 @set_options(unset=True)
@@ -251,6 +307,11 @@ def update_contact(
     with hint_on_not_found("contact", CONTACT_HINT):
         if tags or add_tags or remove_tags:
             current = list(tags) if tags else crm.contacts.get(contact).tags
+            if isinstance(current, Masked):
+                raise click.UsageError(
+                    "the contact's tags are masked for you, so tags cannot be added or "
+                    "removed one by one; give the whole list with --tag"
+                )
             removed = {t.strip().casefold() for t in remove_tags}
             merged = _tag_list([*current, *add_tags])
             values["tags"] = [t for t in merged if t.casefold() not in removed]
@@ -303,6 +364,7 @@ def search_contacts(text: tuple[str, ...], limit: int, offset: int, as_json: boo
         echo_json(found)
     else:
         echo_table([contact_row(c) for c in found], CONTACT_COLUMNS, empty="No contacts match.")
+        _echo_masked_of(crm, found)
     page_hint(len(found), limit, offset)
 
 

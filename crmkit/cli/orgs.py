@@ -102,8 +102,11 @@ def show_org(organization: str, as_json: bool) -> None:
 @click.option("--owner", metavar="USER", help="Only organizations owned by USER.")
 @click.option("--city", help="Only organizations in this city (exact).")
 @click.option("--industry", help="Only organizations in this industry (exact).")
-@click.option("--sort", metavar="FIELD", help="Order by FIELD, -FIELD for descending; "
-              "several separated by commas. Default: name.")
+@click.option(
+    "--sort",
+    metavar="FIELD",
+    help="Order by FIELD, -FIELD for descending; several separated by commas. Default: name.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
 def list_orgs(
     limit: int,
@@ -129,8 +132,9 @@ def list_orgs(
         echo_table(
             [record_fields(o) for o in found],
             ORG_COLUMNS,
-            empty="No organizations match." if where or offset else
-            "No organizations yet; add one with 'crmkit orgs add NAME'.",
+            empty="No organizations match."
+            if where or offset
+            else "No organizations yet; add one with 'crmkit orgs add NAME'.",
         )
     page_hint(len(found), limit, offset)
 
@@ -157,8 +161,7 @@ def update_org(
     apply_assignments(crm, "organization", values, assignments, unset)
     if not values:
         raise click.UsageError(
-            "nothing to change; give field options (see --help), --set FIELD=VALUE "
-            "or --unset FIELD"
+            "nothing to change; give field options (see --help), --set FIELD=VALUE or --unset FIELD"
         )
     with hint_on_not_found("organization", ORG_HINT):
         org = crm.organizations.update(organization, **values)
@@ -198,15 +201,14 @@ def search_orgs(text: tuple[str, ...], limit: int, as_json: bool) -> None:
     if as_json:
         echo_json(found)
         return
-    echo_table(
-        [record_fields(o) for o in found], ORG_COLUMNS, empty="No organizations match."
-    )
+    echo_table([record_fields(o) for o in found], ORG_COLUMNS, empty="No organizations match.")
 
 
 @orgs_group.command("members")
 @click.argument("organization")
-@click.option("--json", "as_json", is_flag=True,
-              help="Print a JSON list of {contact, role} objects.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print a JSON list of {contact, role} objects."
+)
 def org_members(organization: str, as_json: bool) -> None:
     """List the contacts of ORGANIZATION with their roles."""
     crm = get_context().crm()

@@ -1,4 +1,9 @@
-"""Printing results: aligned tables for people, JSON for scripts."""
+"""Printing results: aligned tables for people, JSON for scripts.
+
+Values the acting user may not see arrive as :class:`~crmkit.privacy.Masked`
+strings (``[masked: sensitive]``) and print and serialise as such; a record's
+masked fields are named on a line of their own (:func:`echo_masked`).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from typing import Any
 
 import click
 
+from crmkit.privacy.model import Masked
 from crmkit.serialize import to_jsonable
 
 
@@ -56,3 +62,22 @@ def echo_record(record: Mapping[str, Any]) -> None:
     width = max((len(k) for k, _ in items), default=0)
     for key, value in items:
         click.echo(f"{key.ljust(width)}  {value}")
+
+
+def masked_fields(record: Any) -> list[str]:
+    """The fields of an entity (``custom.KEY`` for custom fields) that hold masked values."""
+    import attrs
+
+    names: list[str] = []
+    for name, value in attrs.asdict(record, recurse=False).items():
+        if isinstance(value, Masked):
+            names.append(name)
+        elif name == "custom" and isinstance(value, Mapping):
+            names.extend(f"custom.{k}" for k, v in value.items() if isinstance(v, Masked))
+    return names
+
+
+def echo_masked(actor: str, names: Sequence[str]) -> None:
+    """``masked for ACTOR: field, field`` when something was masked; nothing otherwise."""
+    if names:
+        click.echo(f"masked for {actor}: {', '.join(names)}")

@@ -13,10 +13,11 @@ import click
 
 from crmkit.cli.contacts import CONTACT_HINT
 from crmkit.cli.context import get_context
-from crmkit.cli.output import echo_json, echo_record, echo_table
+from crmkit.cli.output import echo_json, echo_masked, echo_record, echo_table, masked_fields
 from crmkit.cli.records import hint_on_not_found, record_fields
 from crmkit.entities.core import CHANNELS, DIRECTIONS
 from crmkit.errors import ValidationError
+from crmkit.privacy.model import Masked
 
 if TYPE_CHECKING:
     from crmkit.entities.core import Interaction
@@ -71,14 +72,28 @@ def parse_data(items: Sequence[str]) -> dict[str, Any]:
 @click.command("log")
 @click.argument("contact")
 @click.option("--channel", required=True, type=click.Choice(CHANNELS), help="How it happened.")
-@click.option("--kind", default="note", show_default=True,
-              help="What it was: inquiry, call, meeting, purchase, complaint, ...")
+@click.option(
+    "--kind",
+    default="note",
+    show_default=True,
+    help="What it was: inquiry, call, meeting, purchase, complaint, ...",
+)
 @click.option("--summary", metavar="TEXT", help="One line on what happened.")
-@click.option("--direction", type=click.Choice(DIRECTIONS), default="inbound", show_default=True,
-              help="Who started it.")
+@click.option(
+    "--direction",
+    type=click.Choice(DIRECTIONS),
+    default="inbound",
+    show_default=True,
+    help="Who started it.",
+)
 @click.option("--at", "at", metavar="ISO-TIME", help="When (default: now; no zone = local time).")
-@click.option("--data", "data", multiple=True, metavar="KEY=VALUE",
-              help="Extra detail (repeatable); KEY:=JSON for numbers, lists, objects.")
+@click.option(
+    "--data",
+    "data",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Extra detail (repeatable); KEY:=JSON for numbers, lists, objects.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the logged interaction as JSON.")
 def log_command(
     contact: str,
@@ -136,6 +151,8 @@ def timeline_command(contact: str, limit: int, channel: str | None, as_json: boo
         empty=f"No interactions{' on ' + channel if channel else ''} yet; record one with "
         f"'crmkit log {contact} --channel email --summary ...'.",
     )
+    masked = dict.fromkeys(name for i in items for name in masked_fields(i))
+    echo_masked(crm.privacy.actor().name, list(masked))
 
 
 def _interaction_row(item: Interaction) -> dict[str, Any]:
@@ -151,12 +168,19 @@ def _interaction_row(item: Interaction) -> dict[str, Any]:
 
 @click.command("view")
 @click.argument("contact")
-@click.option("--interactions", default=10, show_default=True,
-              help="How many of the latest interactions to include.")
+@click.option(
+    "--interactions",
+    default=10,
+    show_default=True,
+    help="How many of the latest interactions to include.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the whole view as one JSON object.")
 def view_command(contact: str, interactions: int, as_json: bool) -> None:
     """The single customer view of CONTACT (an id or email): profile, organizations,
     latest interactions and a section from every loaded plugin.
+
+    What the --as actor may not see is masked, and the masked fields are named
+    ("masked" in --json).
     """
     crm = get_context().crm()
     with hint_on_not_found("contact", CONTACT_HINT):
@@ -164,18 +188,27 @@ def view_command(contact: str, interactions: int, as_json: bool) -> None:
     if as_json:
         echo_json(view.as_dict())
         return
-    echo_view(view)
+    echo_view(view, actor=crm.privacy.actor().name)
 
 
-def echo_view(view: CustomerView) -> None:
-    """The human form of a customer view: one titled block per part."""
+def echo_view(view: CustomerView, *, actor: str = "you") -> None:
+    """The human form of a customer view: one titled block per part.
+
+    ``actor`` is who the view was made for, named on the line listing masked fields.
+    """
     person = view.contact
-    name = " ".join(p for p in (person.first_name, person.last_name) if p)
-    _heading(name or person.email or person.id, first=True)
+    # A masked name or email makes no heading; the id always does.
+    first, last, email = (
+        None if isinstance(v, Masked) else v
+        for v in (person.first_name, person.last_name, person.email)
+    )
+    name = " ".join(p for p in (first, last) if p)
+    _heading(name or email or person.id, first=True)
     profile = record_fields(person)
     for key in ("first_name", "last_name"):
         profile.pop(key, None)
     echo_record(profile)
+    echo_masked(actor, view.masked)
 
     _heading("Organizations")
     if view.organizations:
@@ -209,8 +242,9 @@ def echo_section_data(data: Any) -> None:
             click.echo("nothing")
     elif isinstance(value, list) and value and all(isinstance(v, Mapping) for v in value):
         keys = list(dict.fromkeys(k for row in value for k in row))
-        echo_table([{k: _flat(row.get(k)) for k in keys} for row in value],
-                   [(k, k.upper()) for k in keys])
+        echo_table(
+            [{k: _flat(row.get(k)) for k in keys} for row in value], [(k, k.upper()) for k in keys]
+        )
     elif isinstance(value, list):
         for item in value:
             click.echo(f"- {_flat(item)}")

@@ -53,21 +53,32 @@ def import_group() -> None:
 @import_group.command("contacts")
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option(
-    "--format", "fmt", default=None, metavar="FORMAT",
+    "--format",
+    "fmt",
+    default=None,
+    metavar="FORMAT",
     help="csv or jsonl (or a plugin's format); default: from the file's suffix.",
 )
 @click.option(
-    "--map", "maps", multiple=True, metavar="COLUMN=FIELD",
+    "--map",
+    "maps",
+    multiple=True,
+    metavar="COLUMN=FIELD",
     help="Import COLUMN into FIELD (a contact field or custom field); COLUMN=- ignores it. "
     "Repeatable.",
 )
 @click.option("--dry-run", is_flag=True, help="Check every row; write nothing.")
 @click.option(
-    "--skip-invalid", is_flag=True,
+    "--skip-invalid",
+    is_flag=True,
     help="Import the valid rows; write the invalid ones, with reasons, to the rejects file.",
 )
 @click.option(
-    "--rejects", "rejects", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+    "--rejects",
+    "rejects",
+    type=click.Path(dir_okay=False),
+    default=None,
+    metavar="FILE",
     help="Where --skip-invalid writes rejected rows (default: FILE.rejected.csv beside FILE).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
@@ -183,15 +194,23 @@ def export_group() -> None:
 
 def _format_option(func: Any) -> Any:
     return click.option(
-        "--format", "fmt", default="csv", show_default=True, metavar="FORMAT",
+        "--format",
+        "fmt",
+        default="csv",
+        show_default=True,
+        metavar="FORMAT",
         help="csv or jsonl (or a plugin's format).",
     )(func)
 
 
 def _output_option(func: Any) -> Any:
     return click.option(
-        "-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default="-",
-        metavar="FILE", help="Write to FILE instead of stdout.",
+        "-o",
+        "--output",
+        type=click.Path(dir_okay=False, allow_dash=True),
+        default="-",
+        metavar="FILE",
+        help="Write to FILE instead of stdout.",
     )(func)
 
 

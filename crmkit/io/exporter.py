@@ -11,6 +11,10 @@ JSON Lines they stay in the nested ``custom`` object. Importing an export into
 an empty project gives the same records, ids and timestamps included. One limit
 of CSV: a tag that itself contains ``,`` or ``;`` is split into several tags on
 the way back in; JSON Lines keeps it whole.
+
+An export is taking data out, so the actor's roles must allow ``export``;
+values they may not see are written masked (``[masked: sensitive]``), and the
+export is audited, with the sensitive fields it included if there were any.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from crmkit.errors import ConfigError
 from crmkit.io.formats import Exporter, formats_by_name
+from crmkit.privacy.processing import ReadCheck
 from crmkit.storage.query import AllOf, Cond, Filter, Query, where_from
 
 if TYPE_CHECKING:
@@ -54,11 +59,15 @@ def export_records(
     format: str = "csv",
     where: Mapping[str, Any] | Iterable[Filter] | None = None,
     page_size: int = PAGE_SIZE,
+    actor: str | None = None,
 ) -> int:
     """Write the records of ``entity`` matching ``where`` to ``stream``; returns how many.
 
     ``stream`` is a text stream (opened with ``newline=""`` for CSV), or a
-    binary one for exporters that say they are ``binary``.
+    binary one for exporters that say they are ``binary``. ``actor`` (default:
+    the CRM's) must be allowed to ``export``
+    (:class:`~crmkit.errors.PolicyDenied` before anything is written); what
+    they may not see is masked.
     """
     exporter = pick_exporter(crm, format)
     etype = crm.entity_type(entity)
@@ -70,7 +79,8 @@ def export_records(
     if flat:
         fields.extend(custom_names)
 
-    def pages(uow: Any) -> Iterator[dict[str, Any]]:
+    def pages(uow: Any, check: ReadCheck) -> Iterator[dict[str, Any]]:
+        show = check.show if check.needs_rows(etype) else None
         after: str | None = None
         while True:
             cond: Filter | None = flt
@@ -79,6 +89,8 @@ def export_records(
                 cond = page_start if flt is None else AllOf((flt, page_start))
             rows = uow.tx.query(etype, Query(cond, ("id",), max(1, page_size)))
             for row in rows:
+                if show is not None:
+                    row = show(etype, row)
                 if flat:
                     custom = row.pop("custom", None) or {}
                     row.update(custom)
@@ -87,8 +99,16 @@ def export_records(
                 return
             after = rows[-1]["id"]
 
-    with crm.unit_of_work() as uow:
-        return exporter.write(pages(uow), fields, stream)
+    with crm.unit_of_work(actor) as uow:
+        crm.privacy.require("export", actor=uow.actor, entity=entity, uow=uow)
+        check = ReadCheck(crm, uow.actor)
+        count = exporter.write(pages(uow, check), fields, stream)
+        details: dict[str, Any] = {"entity": entity, "records": count, "format": exporter.format}
+        if check.masked:
+            details["masked"] = list(check.masked)
+        uow.audit("export.records", details=details)
+        check.audit(uow, counted="contacts" if entity == "contact" else "records")
+        return count
 
 
 def export_contacts(
@@ -98,12 +118,14 @@ def export_contacts(
     format: str = "csv",
     where: Mapping[str, Any] | Iterable[Filter] | None = None,
     page_size: int = PAGE_SIZE,
+    actor: str | None = None,
 ) -> int:
     """Write contacts (all, or those matching ``where``) to ``stream`` in id order.
 
     ``where`` takes the same filters as ``crm.contacts.list`` (``{"city":
     "Paris"}`` or filter objects). Returns the number of contacts written.
+    ``actor`` must be allowed to ``export``; what they may not see is masked.
     """
     return export_records(
-        crm, "contact", stream, format=format, where=where, page_size=page_size
+        crm, "contact", stream, format=format, where=where, page_size=page_size, actor=actor
     )

@@ -15,9 +15,11 @@ What happens to invalid rows is the caller's choice:
 
 A row is invalid when it cannot be read (bad UTF-8, ragged CSV, bad JSON),
 breaks a field rule (type, email or phone, custom-field schema), has no first
-name, last name or email, has a malformed ``id``, or repeats the email or id of
-an earlier line or of a contact already in the database. A column that is not
-a contact field or custom field stops the import before anything is written.
+name, last name or email, has a malformed ``id``, repeats the email or id of
+an earlier line or of a contact already in the database, or has the email or
+phone of a person who was erased (add them one at a time with a new consent).
+A column that is not a contact field or custom field stops the import before
+anything is written. The actor's roles must allow ``write``.
 
 Because the import is one unit of work, an interruption (Ctrl-C, a killed
 process, a failing database) keeps nothing: there is never a half-imported
@@ -45,6 +47,7 @@ from crmkit.errors import ImportFailed, ValidationError
 from crmkit.io.formats import Importer, SourceRow, formats_by_name
 from crmkit.io.prepare import ColumnMap, RowBuilder
 from crmkit.io.rejects import RejectsFile
+from crmkit.privacy.processing import SuppressionCheck
 from crmkit.storage.query import Query
 from crmkit.validation import contact_email
 
@@ -222,6 +225,7 @@ class _ContactImport:
         self.rejected_rows: list[tuple[SourceRow, RowProblem]] = []
         # The backend's bulk adder while the batches are streamed to it, if they are.
         self.adder: Any = None
+        self.suppression: SuppressionCheck | None = None
 
     @property
     def writing(self) -> bool:
@@ -235,9 +239,13 @@ class _ContactImport:
         # and the batches can be streamed by a backend that offers a bulk adder
         # (nothing else touches the transaction until the last one is written).
         self.lookup = bool(uow.tx.query(self.etype, Query(limit=1)))
+        # Erased people's emails and phones are looked up a batch at a time, and only
+        # if anyone was ever erased; those lookups need the transaction between batches.
+        self.suppression = SuppressionCheck(self.crm, uow.tx)
+        streamable = not self.lookup and not self.suppression.active
         with ExitStack() as stack:
             open_adder = getattr(uow.tx, "bulk_adder", None)
-            if not self.lookup and not self.report.dry_run and open_adder is not None:
+            if streamable and not self.report.dry_run and open_adder is not None:
                 self.adder = stack.enter_context(open_adder(self.etype))
             self.check_all(rows, uow, counter)
         self.adder = None
@@ -368,8 +376,10 @@ class _ContactImport:
         report = self.report
         if batch.rows:
             taken_ids, taken = self.taken(uow, batch)
+            suppression = self.suppression
+            erased = suppression.matches(batch.rows) if suppression is not None else {}
             good = batch.rows
-            if taken_ids or taken:
+            if taken_ids or taken or erased:
                 good = []
                 for index, row in enumerate(batch.rows):
                     src = batch.sources[index] if batch.sources is not None else None
@@ -379,6 +389,10 @@ class _ContactImport:
                     elif row["email"] in taken:
                         reason = f"{row['email']} already belongs to a contact in the database"
                         self.reject(line, "email", reason, src)
+                    elif index in erased:
+                        kind = erased[index]
+                        reason = SuppressionCheck.reason(row[kind])
+                        self.reject(line, kind, reason, src)
                     else:
                         good.append(row)
             report.valid += len(good)
@@ -486,6 +500,8 @@ def import_contacts(
         reader = io.BufferedReader(counter, buffer_size=1 << 16)
         job = _ContactImport(crm, report, columns, rejects, batch_size, source, on_progress)
         with crm.unit_of_work(actor) as uow, _collector_paused():
+            # The role is checked once for the file; no person is known yet.
+            crm.privacy.require("write", actor=uow.actor, entity="contact", uow=uow)
             job.run(importer.read(reader), uow, counter)
             report.seconds = time.perf_counter() - started
             if report.rejected and not skip_invalid and not dry_run:

@@ -31,7 +31,7 @@ from crmkit.entities.base import utcnow
 from crmkit.entities.types import EntityType
 from crmkit.errors import ImportFailed, ValidationError
 from crmkit.normalize import normalize_phone
-from crmkit.validation import RecordRules, coerce, contact_email
+from crmkit.validation import MASKED_WRITE, RecordRules, coerce, contact_email, masked_field
 
 IGNORE = "-"
 GENERATED_FIELDS = frozenset({"id", "created_at", "updated_at"})
@@ -217,7 +217,8 @@ class RowBuilder:
         self._defaults, self._factories, self._exact = _defaults_of(etype)
         self._known = frozenset(self._convert)
         self._plain_text = frozenset(
-            f.name for f in etype.fields
+            f.name
+            for f in etype.fields
             if f.kind == "str" and not (self.entity == "contact" and f.name in ("email", "phone"))
         )
         self._blank: dict[str, Callable[[], Any] | None] = {
@@ -233,6 +234,8 @@ class RowBuilder:
             return self.rules.clean(values, record=record)  # raises "no such field"
         out: dict[str, Any] = {}
         for name, raw in values.items():
+            if raw is not None and raw.__class__ is not str:
+                self._refuse_masked(name, raw, record)
             try:
                 out[name] = convert[name](raw, values)
             except ValueError as exc:
@@ -251,6 +254,12 @@ class RowBuilder:
         if custom is not None and (custom or not self._empty_custom_ok):
             self._custom.validate(custom, record=record)
         return out
+
+    def _refuse_masked(self, name: str, raw: Any, record: str | None) -> None:
+        """As ``clean()``: a masked value from a read may not be written back."""
+        masked = masked_field(name, raw)
+        if masked is not None:
+            raise ValidationError(self.entity, masked, MASKED_WRITE, record=record)
 
     def row(self, values: Mapping[str, Any], now: dt.datetime) -> dict[str, Any]:
         """``stored(clean(values), now)`` in one pass: the per-row work of an import.
@@ -276,6 +285,9 @@ class RowBuilder:
                     made = blank[name]
                     out[name] = made() if made is not None else None
                     continue
+            elif raw is not None:
+                # Values read from files are never Masked; values passed in from a read may be.
+                self._refuse_masked(name, raw, None)
             try:
                 out[name] = convert[name](raw, values)
             except ValueError as exc:
