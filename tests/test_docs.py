@@ -505,12 +505,15 @@ def test_python_api_reference_names_every_public_member() -> None:
     from crmkit.events.facade import Events
     from crmkit.interactions import Interactions
     from crmkit.organizations import Organizations
+    from crmkit.privacy.consent import ConsentLedger
+    from crmkit.privacy.facade import Privacy
     from crmkit.uow import UnitOfWork
 
     text = (DOCS / "reference" / "python-api.md").read_text(encoding="utf-8")
     fenced = re.compile(r"^```.*?^```", re.M | re.S)
     code = " ".join(re.findall(r"`([^`\n]+)`", fenced.sub("", text)) + fenced.findall(text))
-    for cls in (CRM, Contacts, Organizations, Interactions, Events, UnitOfWork):
+    services = (Contacts, Organizations, Interactions, Events, UnitOfWork)
+    for cls in (CRM, *services, Privacy, ConsentLedger):
         for name in vars(cls):
             if not name.startswith("_"):
                 assert re.search(rf"\b{name}\b", code), f"{cls.__name__}.{name} is not documented"
@@ -536,3 +539,7 @@ def test_configuration_example_opens(tmp_path: Path, loyalty_installed: Path) ->
             crm.contacts.add(first_name="Bob", custom={"customer_number": "42"})
         org = crm.organizations.add(name="Acme", custom={"account_manager": "alice"})
         assert org.custom == {"account_manager": "alice"}
+        marketer = crm.privacy.actor("mo")
+        assert marketer.allows("contact") and not marketer.allows("export")
+        assert crm.privacy.actor("someone").role_names == ("agent",)
+        assert crm.privacy.settings.retention == {"interaction": 3 * 365, "marketing": 2 * 365}
