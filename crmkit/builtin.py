@@ -2,7 +2,7 @@
 
 crmkit registers this module as the plugin ``crmkit.core`` in every CRM: the
 core entity and event types (with the privacy layer's records), the core
-consent purposes and channels, the storage backends for ``sqlite://``,
+consent purposes and channels, the consent section of the customer view, the storage backends for ``sqlite://``,
 ``postgresql://`` and ``memory://``, CSV and JSON Lines import/export, and the
 core migration branch come through the same hooks an outside plugin uses.
 """
@@ -10,6 +10,7 @@ core migration branch come through the same hooks an outside plugin uses.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from crmkit.entities.core import CORE_ENTITY_CLASSES
 from crmkit.events.model import CORE_EVENT_TYPES, EventType
@@ -27,10 +28,22 @@ from crmkit.privacy.entities import PRIVACY_ENTITY_CLASSES
 from crmkit.privacy.model import CORE_CHANNELS, CORE_PURPOSES, Channel, Purpose
 from crmkit.storage.base import StorageBackend
 
+if TYPE_CHECKING:
+    from crmkit.crm import CRM
+    from crmkit.entities.core import Contact
+    from crmkit.view import ViewSection
+
 
 @hookimpl(trylast=True)
 def crmkit_register_entity_types() -> Sequence[type]:
     return [*CORE_ENTITY_CLASSES, *PRIVACY_ENTITY_CLASSES]
+
+
+@hookimpl(trylast=True)
+def crmkit_customer_view(crm: CRM, contact: Contact, actor: str | None) -> ViewSection | None:
+    from crmkit.privacy.view import consent_section
+
+    return consent_section(crm, contact.id)
 
 
 @hookimpl(trylast=True)

@@ -88,3 +88,20 @@ def test_a_section_that_is_not_a_view_section_is_a_plugin_error() -> None:
         ada = crm.contacts.add(first_name="Ada")
         with pytest.raises(PluginError, match=r"sloppy: .*ViewSection"):
             crm.view(ada.id)
+
+
+def test_the_view_shows_consent_and_restriction_once_something_is_recorded(crm: CRM) -> None:
+    ada = crm.contacts.add(first_name="Ada", email="ada@example.com")
+    assert [s.title for s in crm.view(ada.id).sections] == []
+    crm.privacy.consent.grant(ada.id, purpose="marketing", channel="email", evidence="form v2")
+    crm.privacy.consent.withdraw(ada.id, purpose="service", channel="sms")
+    [section] = crm.view(ada.id).sections
+    assert (section.title, section.plugin) == ("Consent", "crmkit")
+    assert [(r["purpose"], r["channel"], r["status"]) for r in section.data] == [
+        ("marketing", "email", "granted"),
+        ("service", "sms", "withdrawn"),
+    ]
+    assert "form v2" not in repr(section.data)  # evidence stays in the ledger
+    crm.privacy.restrict(ada.id, reason="accuracy contested")
+    [section] = crm.view(ada.id).sections
+    assert section.title == "Consent (processing restricted: accuracy contested)"

@@ -54,7 +54,8 @@ def demo_command(directory: str, contacts: int, organizations: int, seed: int) -
             click.echo(
                 f"Demo CRM assembled in {folder}/ (SQLite, {elapsed:.1f} s): "
                 f"{summary.contacts} contacts, {summary.organizations} organizations, "
-                f"{summary.interactions} interactions; plugins: {', '.join(loaded) or 'none'}."
+                f"{summary.interactions} interactions, {summary.consents} marketing opt-ins; "
+                f"plugins: {', '.join(loaded) or 'none'}."
             )
             featured = crm.contacts.get(summary.featured_contact)
             click.echo(

@@ -2,8 +2,9 @@
 
 Organizations are added one by one (with their events); contacts go through
 ``contacts.add_many`` (the importer's bulk path, so they are validated and
-normalised like any import); links and the interaction history are bulk-added
-in the same unit of work. Everything commits together or not at all.
+normalised like any import); links, the interaction history and the
+newsletter subscribers' marketing opt-ins (contacts tagged ``newsletter``) are
+bulk-added in the same unit of work. Everything commits together or not at all.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import attrs
 
 from crmkit.demo.sample_data import SampleDataSet
 from crmkit.entities.core import Affiliation, Interaction
+from crmkit.privacy.entities import ConsentRecord
 
 if TYPE_CHECKING:
     from crmkit.crm import CRM
@@ -27,6 +29,7 @@ class DemoSummary:
     contacts: int
     interactions: int
     featured_contact: str
+    consents: int = 0
 
 
 def load_sample_data(crm: CRM, data: SampleDataSet) -> DemoSummary:
@@ -76,11 +79,30 @@ def load_sample_data(crm: CRM, data: SampleDataSet) -> DemoSummary:
             for i in data.interactions
         ]
         uow.tx.add_many(itype, rows)
+
+        ctype = crm.entity_type("privacy.consent")
+        grants = [
+            ctype.to_row(
+                ConsentRecord(
+                    contact_id=contact_ids[p.key],
+                    purpose="marketing",
+                    channel="email",
+                    status="granted",
+                    source="demo",
+                    evidence="newsletter sign-up form",
+                    actor="demo",
+                )
+            )
+            for p in data.contacts
+            if "newsletter" in p.tags
+        ]
+        uow.tx.add_many(ctype, grants)
     return DemoSummary(
         organizations=len(org_ids),
         contacts=len(ids),
         interactions=len(rows),
         featured_contact=_featured(data, contact_ids),
+        consents=len(grants),
     )
 
 
