@@ -73,6 +73,8 @@ class Privacy:
         # worked out once per name (every read asks them).
         self._actors: dict[str, Actor] = {}
         self._levels: dict[str, list[tuple[str, str]]] = {}
+        self._consent_type = crm.entity_type("privacy.consent")
+        self._subject_type = crm.entity_type("privacy.subject")
         self.read_plans: dict[tuple[str, str], object] = {}
         """How each entity type is shown to each actor (kept by the read path)."""
 
@@ -104,9 +106,7 @@ class Privacy:
 
     def facts(self, reader: StorageReader | None, subject_id: str | None) -> SubjectFacts:
         """The consent and processing state of a contact, read lazily from ``reader``."""
-        return SubjectFacts(
-            reader, self._etype("privacy.consent"), self._etype("privacy.subject"), subject_id
-        )
+        return SubjectFacts(reader, self._consent_type, self._subject_type, subject_id)
 
     def decide(
         self,
@@ -122,7 +122,8 @@ class Privacy:
     ) -> Decision:
         """Ask the policy; reads the person's state from ``reader`` (default: committed data)."""
         who = actor if isinstance(actor, Actor) else self.actor(actor)
-        request = PolicyRequest(who, action, subject_id, purpose, channel, entity, tuple(fields))
+        shown = fields if isinstance(fields, tuple) else tuple(fields)
+        request = PolicyRequest(who, action, subject_id, purpose, channel, entity, shown)
         if reader is not None:
             return self.policy.decide(request, self.facts(reader, subject_id))
         with self._crm.backend.read() as committed:

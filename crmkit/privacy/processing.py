@@ -48,7 +48,7 @@ class _Plan:
 
     def __init__(self, etype: EntityType, levels: list[tuple[str, str]], actor: Actor) -> None:
         self.etype = etype
-        self.levels = levels
+        self.levels = tuple(levels)
         self.level_of = dict(levels)
         self.hides = any(not actor.sees(level) for _, level in levels)
         self.sensitive = (
