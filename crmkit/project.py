@@ -122,3 +122,37 @@ def write_project(
     )
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def write_plugin_list(folder: str | os.PathLike[str], plugins: Sequence[str]) -> Path:
+    """Set ``[crmkit] plugins`` in ``folder``'s ``crmkit.toml``, keeping its comments and layout.
+
+    Names already listed keep their place (and any comment beside them), names
+    no longer wanted are removed and new ones are appended.
+    """
+    import tomlkit
+    from tomlkit.exceptions import TOMLKitError
+
+    path = Path(folder) / CONFIG_FILE
+    try:
+        document = tomlkit.parse(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{Path(folder)} is not a crmkit project (no {CONFIG_FILE})") from None
+    except TOMLKitError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    core = document.get("crmkit")
+    if core is None:
+        core = tomlkit.table()
+        document["crmkit"] = core
+    if not isinstance(core, dict):
+        raise ConfigError(f"{path}: [crmkit] must be a table")
+    listed = core.get("plugins")
+    if isinstance(listed, list):
+        for index in reversed(range(len(listed))):
+            if listed[index] not in plugins:
+                del listed[index]
+        listed.extend(name for name in plugins if name not in listed)
+    else:
+        core["plugins"] = list(plugins)
+    path.write_text(tomlkit.dumps(document), encoding="utf-8")
+    return path

@@ -244,3 +244,19 @@ def crmkit_storage_backend(url):
         assert crm.backend.url == "memory://"
     with pytest.raises(ConfigError, match="no storage backend handles scratch://"):
         crmkit.open("scratch://notes", plugins=[])
+
+
+def test_hook_contract_errors_say_what_the_plugin_must_change(site: PluginSite) -> None:
+    site.install("typo", "def crmkit_register_entity_type():\n    return []\n")
+    site.install("argue", "def crmkit_storage_backend(uri, url):\n    return None\n")
+    site.install("alpha", QUIET)
+    with crmkit.open("memory://") as crm:
+        typo, argue = info(crm, "typo"), info(crm, "argue")
+        assert typo.fix is not None and argue.fix is not None
+        assert "crmkit_register_entity_type is not a crmkit hook" in str(typo.error)
+        assert "rename it to crmkit_register_entity_types" in typo.fix
+        assert "crmkit_storage_backend takes uri, which the hook does not pass" in str(argue.error)
+        assert "only arguments named url" in argue.fix
+        for fix in (typo.fix, argue.fix):
+            assert "CRMKIT_DISABLE_PLUGINS=" in fix
+        assert loaded(crm, site) == ["alpha"]

@@ -8,6 +8,7 @@ that does not exist is reported and skipped (or raised in strict mode).
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import os
 from collections.abc import Callable, Iterable, Sequence
@@ -22,10 +23,17 @@ from packaging.version import Version
 from crmkit import __version__
 from crmkit.errors import PluginError
 from crmkit.plugins import ENTRY_POINT_GROUP, hookspecs
+from crmkit.plugins.dependencies import (
+    PluginDependency,
+    dependency_order,
+    plugin_dependencies,
+    providers,
+)
 
 LOAD_ENV = "CRMKIT_LOAD_PLUGINS"
 DISABLE_ENV = "CRMKIT_DISABLE_PLUGINS"
 CORE_PLUGIN = "crmkit.core"
+HOOK_PREFIX = "crmkit_"
 
 
 @attrs.define
@@ -38,9 +46,14 @@ class PluginInfo:
     status: str  # loaded | failed | disabled | incompatible
     enabled: bool
     error: str | None = None
+    """What went wrong, naming the plugin, followed by the fix."""
     requires_crmkit: str | None = None
     hooks: list[str] = attrs.field(factory=list)
     module: str | None = None
+    requires: list[str] = attrs.field(factory=list)
+    """The plugins this one requires, as requirements (``crmkit-sales<0.2,>=0.1``)."""
+    fix: str | None = None
+    """How to fix :attr:`error`, on its own (for ``crmkit plugins doctor``)."""
 
     def as_dict(self) -> dict[str, Any]:
         return attrs.asdict(self)
@@ -59,7 +72,7 @@ class CrmPluginManager(pluggy.PluginManager):
 
     def parse_hookimpl_opts(self, plugin: object, name: str) -> Any:
         opts = super().parse_hookimpl_opts(plugin, name)
-        if opts is None and name.startswith("crmkit_"):
+        if opts is None and name.startswith(HOOK_PREFIX):
             method = getattr(plugin, name, None)
             if inspect.isfunction(method) or inspect.ismethod(method):
                 return {
@@ -131,7 +144,7 @@ def load_plugins(
     core: object | None = None,
     discover: Callable[[], list[EntryPoint]] = installed_entry_points,
 ) -> LoadResult:
-    """Load the plugins a CRM asked for.
+    """Load the plugins a CRM asked for, each after the plugins it requires.
 
     ``requested`` is the list of plugin names to load (``None`` means every
     installed plugin). ``CRMKIT_LOAD_PLUGINS`` further limits the set (an empty
@@ -139,6 +152,12 @@ def load_plugins(
     ``extra`` are ``(name, module-or-object)`` pairs registered directly,
     for plugins defined in the embedding application itself; they load
     whatever ``requested`` says, unless ``CRMKIT_DISABLE_PLUGINS`` names them.
+
+    A plugin whose required plugins are not installed, not in the range it
+    asks for, not loaded, or that require it back, is not loaded (status
+    ``failed``); only the plugins that load are imported. Plugins register
+    after the plugins they require (ties by name); pluggy calls the last
+    registered first, so a plugin can override the plugin it builds on.
     """
     pm = CrmPluginManager()
     if core is not None:
@@ -155,7 +174,6 @@ def load_plugins(
             )
     allow = _env_list(LOAD_ENV)
     block = set(_env_list(DISABLE_ENV) or [])
-    infos: list[PluginInfo] = []
 
     def wanted(name: str) -> bool:
         return (
@@ -164,9 +182,13 @@ def load_plugins(
             and name not in block
         )
 
+    by_dist = providers(available)
+    infos: dict[str, PluginInfo] = {}
+    needs: dict[str, list[PluginDependency]] = {}
     for ep in available:
         dist = ep.dist
-        info = PluginInfo(
+        deps = plugin_dependencies(ep, by_dist)
+        infos[ep.name] = PluginInfo(
             name=ep.name,
             distribution=dist.metadata["Name"] if dist is not None else None,
             version=dist.version if dist is not None else None,
@@ -174,26 +196,53 @@ def load_plugins(
             enabled=wanted(ep.name),
             requires_crmkit=_crmkit_requirement(ep),
             module=ep.value,
+            requires=[d.spec for d in deps],
         )
-        infos.append(info)
-        if not info.enabled:
-            continue
-        label = f"plugin {info.distribution or ep.name} {info.version or ''}".rstrip()
+        needs[ep.name] = deps
+    entry = {ep.name: ep for ep in available}
+    enabled = [name for name, info in infos.items() if info.enabled]
+    order, cycles = dependency_order(
+        {name: [p for d in needs[name] for p in d.plugins] for name in enabled}
+    )
+    in_cycle = {name: cycle for cycle in cycles for name in cycle}
+    for name in order:
+        info = infos[name]
         if not _is_compatible(info.requires_crmkit):
             info.status = "incompatible"
-            info.error = (
-                f"{label} supports crmkit {info.requires_crmkit}, this is crmkit {__version__}; "
-                f"upgrade the plugin or set {DISABLE_ENV}={ep.name} to skip it"
+            _explain(
+                info,
+                f"supports crmkit {info.requires_crmkit}, this is crmkit {__version__}",
+                f"upgrade the plugin or set {DISABLE_ENV}={name} to skip it",
+                strict,
             )
-            if strict:
-                raise PluginError(info.error)
+            continue
+        if name in in_cycle:
+            cycle = in_cycle[name]
+            _fail(
+                info,
+                f"is part of a plugin dependency cycle ({' -> '.join(cycle)}), "
+                "so none of them can load",
+                "upgrade them to versions that do not require each other, or disable them "
+                f"together: 'crmkit plugins disable {' '.join(sorted(set(cycle)))}'",
+                strict,
+            )
+            continue
+        problem = _unmet_dependency(info, needs[name], infos, allow, block)
+        if problem is not None:
+            _fail(info, *problem, strict)
             continue
         try:
-            plugin = ep.load()
+            plugin = entry[name].load()
         except Exception as exc:
-            _fail(info, label, f"failed to import: {type(exc).__name__}: {exc}", strict)
+            _fail(
+                info,
+                f"failed to import: {type(exc).__name__}: {exc}",
+                f"fix or reinstall the plugin, or set {DISABLE_ENV}={name} to skip it",
+                strict,
+            )
             continue
-        _register(pm, info, plugin, label, strict)
+        _register(pm, info, plugin, strict)
+    plugins = [infos[ep.name] for ep in available]
 
     for name, plugin in extra:
         # Plugins handed over in code are wanted by definition; only the block
@@ -206,33 +255,128 @@ def load_plugins(
             enabled=name not in block,
             module=getattr(plugin, "__name__", None),
         )
-        infos.append(info)
+        plugins.append(info)
         if info.enabled:
-            _register(pm, info, plugin, f"plugin {name}", strict)
-    return LoadResult(pm, infos)
+            _register(pm, info, plugin, strict)
+    return LoadResult(pm, plugins)
 
 
-def _register(
-    pm: CrmPluginManager, info: PluginInfo, plugin: object, label: str, strict: bool
-) -> None:
+def _label(info: PluginInfo) -> str:
+    return f"plugin {info.distribution or info.name} {info.version or ''}".rstrip()
+
+
+def _unmet_dependency(
+    info: PluginInfo,
+    deps: Sequence[PluginDependency],
+    infos: dict[str, PluginInfo],
+    allow: list[str] | None,
+    block: set[str],
+) -> tuple[str, str] | None:
+    """Why ``info``'s plugin cannot load for want of another plugin, and the fix; or ``None``."""
+    for dep in deps:
+        spec = dep.spec
+        if dep.installed is None:
+            return f"requires {spec}, which is not installed", f"pip install '{spec}'"
+        if not dep.is_met_by_version():
+            return (
+                f"requires {spec}, but {dep.distribution} {dep.installed} is installed",
+                f"pip install '{spec}', or upgrade {info.distribution or info.name} to a "
+                f"version that supports {dep.distribution} {dep.installed}",
+            )
+        for name in dep.plugins:
+            other = infos[name]
+            if not other.enabled:
+                if name in block:
+                    fix = f"remove {name} from {DISABLE_ENV}, or switch {info.name} off too"
+                elif allow is not None and name not in allow:
+                    fix = f"add {name} to {LOAD_ENV}"
+                else:
+                    fix = f"enable it too: 'crmkit plugins enable {name}'"
+                return f"requires plugin {name} ({spec}), which is not enabled", fix
+            if other.status != "loaded":
+                return (
+                    f"requires plugin {name} ({spec}), which did not load ({other.status})",
+                    f"fix {name} first ('crmkit plugins doctor' says how)",
+                )
+    return None
+
+
+def _register(pm: CrmPluginManager, info: PluginInfo, plugin: object, strict: bool) -> None:
     try:
         pm.register(plugin, name=info.name)
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
         if pm.is_registered(plugin):
             pm.unregister(plugin)
-        _fail(info, label, f"breaks the hook contract: {exc}", strict)
+        problem, fix = hook_contract_problem(pm, plugin) or (str(exc).replace("\n", " "), "")
+        fix = f"{fix}; until then set {DISABLE_ENV}={info.name} to skip it".lstrip("; ")
+        _fail(info, f"breaks the hook contract: {problem}", fix, strict)
         return
     except ValueError as exc:
-        _fail(info, label, f"could not be registered: {exc}", strict)
+        _fail(
+            info,
+            f"could not be registered: {exc}",
+            f"set {DISABLE_ENV}={info.name} to skip it",
+            strict,
+        )
         return
     info.status = "loaded"
     info.hooks = implemented_hooks(pm, plugin)
 
 
-def _fail(info: PluginInfo, label: str, reason: str, strict: bool) -> None:
+def hook_contract_problem(pm: pluggy.PluginManager, plugin: object) -> tuple[str, str] | None:
+    """The first ``crmkit_*`` function of ``plugin`` that breaks the hook contract, and the fix.
+
+    Either its name is no hook (a misspelling), or it takes an argument the
+    hook does not pass. ``None`` if every such function is fine.
+    """
+    hooks = sorted(
+        n
+        for n in dir(pm.hook)
+        if n.startswith(HOOK_PREFIX) and getattr(pm.hook, n).spec is not None
+    )
+    for name in sorted(dir(plugin)):
+        function = getattr(plugin, name, None)
+        if not name.startswith(HOOK_PREFIX) or not callable(function):
+            continue
+        caller = getattr(pm.hook, name, None)
+        if caller is None or caller.spec is None:
+            close = difflib.get_close_matches(name, hooks, n=1)
+            rename = f"rename it to {close[0]}" if close else "rename or remove it"
+            return (
+                f"{name} is not a crmkit hook",
+                f"the plugin must {rename} (the hooks are in crmkit.plugins.hookspecs)",
+            )
+        allowed = list(caller.spec.argnames)
+        taken = _argnames(function)
+        extra = [a for a in taken if a not in allowed]
+        if extra:
+            return (
+                f"{name} takes {', '.join(extra)}, which the hook does not pass "
+                f"(it passes: {', '.join(allowed) or 'nothing'})",
+                f"the plugin must take only arguments named {', '.join(allowed) or 'none'}",
+            )
+    return None
+
+
+def _argnames(function: Callable[..., Any]) -> list[str]:
+    """The arguments pluggy would pass by name: positional ones without a default."""
+    try:
+        params = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return []
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return [p.name for p in params if p.kind in positional and p.default is p.empty]
+
+
+def _fail(info: PluginInfo, problem: str, fix: str, strict: bool) -> None:
     info.status = "failed"
-    info.error = f"{label} {reason} (set {DISABLE_ENV}={info.name} to skip it)"
+    _explain(info, problem, fix, strict)
+
+
+def _explain(info: PluginInfo, problem: str, fix: str, strict: bool) -> None:
+    info.error = f"{_label(info)} {problem}; {fix}"
+    info.fix = fix
     if strict:
         raise PluginError(info.error)
 

@@ -51,7 +51,7 @@ def test_inside_a_project_uses_its_plugin_list(
     install_plugin("good", GOOD)
     install_plugin("old", GOOD, requires=["crmkit<0.1"])
     cli = make_project("--plugin", "good")
-    rows = by_name(cli("plugins", "list", "--json").json())
+    rows = by_name(cli("plugins", "list", "--all", "--json").json())
     assert rows["good"]["status"] == "loaded"
     assert rows["old"]["status"] == "disabled" and rows["old"]["enabled"] is False
     assert "plugins list" in str(rows["old"]["reason"])
