@@ -22,7 +22,14 @@ from crmkit.cli.context import CliContext
 CORE_COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("crmkit.cli.project:init_command", "Create a project: crmkit.toml and a database."),
     "db": ("crmkit.cli.project:db_group", "Apply and inspect database migrations."),
-    "plugins": ("crmkit.cli.plugins:plugins_group", "List installed plugins and their status."),
+    "plugins": (
+        "crmkit.cli.plugins:plugins_group",
+        "List, describe, enable, disable and check plugins.",
+    ),
+    "plugin": (
+        "crmkit.cli.scaffold:plugin_group",
+        "Create a new plugin package: crmkit plugin new NAME.",
+    ),
     "contacts": (
         "crmkit.cli.contacts:contacts_group",
         "Add, show, change, delete and search contacts.",
