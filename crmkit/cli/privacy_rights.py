@@ -18,7 +18,7 @@ import click
 from crmkit.cli.contacts import CONTACT_HINT, contact_label
 from crmkit.cli.context import get_crm
 from crmkit.cli.output import echo_json, echo_table
-from crmkit.cli.records import apply_assignments, hint_on_not_found
+from crmkit.cli.records import apply_assignments, confirm_delete, hint_on_not_found
 from crmkit.errors import NotFound
 from crmkit.serialize import to_jsonable
 from crmkit.validation import contact_email
@@ -126,23 +126,6 @@ def _refuse_unknown(crm: CRM, ref: str) -> NoReturn:
     raise error
 
 
-def _confirm_erase(label: str) -> None:
-    """Ask before erasing; without anyone to answer, refuse instead of waiting."""
-    try:
-        ok = click.confirm(f"Erase {label}? This cannot be undone.", default=False, err=True)
-    except click.Abort as exc:
-        if isinstance(exc.__context__, EOFError):
-            click.echo(err=True)
-            raise click.ClickException(
-                f"{label} was not erased: nobody answered the confirmation (input is not a "
-                "terminal); pass --yes to erase without asking"
-            ) from None
-        raise
-    if not ok:
-        click.echo("Nothing erased.", err=True)
-        raise click.exceptions.Exit(1)
-
-
 @click.command("erase")
 @click.argument("contact")
 @click.option("--dry-run", is_flag=True, help="Show what would be erased; change nothing.")
@@ -179,7 +162,7 @@ def erase_command(contact: str, dry_run: bool, yes: bool, as_json: bool) -> None
             click.echo("Dry run: nothing was changed.")
         return
     if not yes:
-        _confirm_erase(label)
+        confirm_delete(f"Erase {label}? This cannot be undone.", label, verb="erase", done="erased")
     done = crm.privacy.erase(person.id)
     if as_json:
         echo_json(done)

@@ -24,7 +24,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 SYSTEM_FIELDS = frozenset({"id", "created_at", "updated_at", "custom"})
 
 
-
 def field_options(fields: Sequence[tuple[str, str, str]]) -> Callable[[F], F]:
     """Add one ``--field-name`` option per ``(field, metavar, help)``, all defaulting to None."""
 
@@ -145,8 +144,14 @@ def hint_on_not_found(entity: str, hint: str) -> Iterator[None]:
         raise better from None
 
 
-def confirm_delete(question: str, what: str) -> None:
-    """Ask before deleting; without anyone to answer, refuse instead of waiting."""
+def confirm_delete(
+    question: str, what: str, *, verb: str = "delete", done: str = "deleted"
+) -> None:
+    """Ask before deleting (or erasing: ``verb``/``done``); with nobody to answer, refuse.
+
+    Declining exits 1 ("Nothing deleted."); end of input (not a terminal)
+    refuses with a hint to pass ``--yes`` instead of waiting.
+    """
     try:
         ok = click.confirm(question, default=False, err=True)
     except click.Abort as exc:
@@ -154,12 +159,12 @@ def confirm_delete(question: str, what: str) -> None:
         if isinstance(exc.__context__, EOFError):
             click.echo(err=True)
             raise click.ClickException(
-                f"{what} was not deleted: nobody answered the confirmation (input is not a "
-                "terminal); pass --yes to delete without asking"
+                f"{what} was not {done}: nobody answered the confirmation (input is not a "
+                f"terminal); pass --yes to {verb} without asking"
             ) from None
         raise
     if not ok:
-        click.echo("Nothing deleted.", err=True)
+        click.echo(f"Nothing {done}.", err=True)
         raise click.exceptions.Exit(1)
 
 
@@ -168,12 +173,14 @@ def sort_order(sort: str | None, default: Sequence[str]) -> tuple[str, ...]:
     if not sort:
         return tuple(default)
     parts = [p.strip() for p in sort.split(",") if p.strip()]
-    return tuple(p[0] + p[1:].replace("-", "_") if p[0] == "-" else p.replace("-", "_")
-                 for p in parts)
+    return tuple(
+        p[0] + p[1:].replace("-", "_") if p[0] == "-" else p.replace("-", "_") for p in parts
+    )
 
 
 def page_hint(shown: int, limit: int, offset: int) -> None:
     """Tell on stderr how to see the next page when this one is full."""
     if limit and shown == limit:
-        click.echo(f"Showing {offset + 1}-{offset + shown}; more with --offset {offset + shown}",
-                   err=True)
+        click.echo(
+            f"Showing {offset + 1}-{offset + shown}; more with --offset {offset + shown}", err=True
+        )

@@ -95,6 +95,27 @@ def _moment(now: dt.datetime | None) -> dt.datetime:
     return now.astimezone(dt.UTC)
 
 
+def raise_consent_event(uow: UnitOfWork, entry: ConsentRecord) -> None:
+    """Raise the event of a new ledger entry (``consent.granted``, ...): ids and states only.
+
+    Every writer of the ledger raises it the same way, so subscribers (a mailing
+    list sync) see one payload shape whoever wrote the entry.
+    """
+    payload: dict[str, Any] = {
+        "record_id": entry.id,
+        "contact_id": entry.contact_id,
+        "purpose": entry.purpose,
+        "channel": entry.channel,
+        "status": entry.status,
+        "lawful_basis": entry.lawful_basis,
+    }
+    if entry.confirms is not None:
+        payload["confirms"] = entry.confirms
+    if entry.expires_at is not None:
+        payload["expires_at"] = entry.expires_at
+    uow.raise_event(EVENT_NAMES[entry.status], payload, subject_id=entry.contact_id)
+
+
 class ConsentLedger:
     """``crm.privacy.consent``: record and read consent.
 
@@ -447,19 +468,7 @@ class ConsentLedger:
             reason=reason,
             details=details,
         )
-        payload: dict[str, Any] = {
-            "record_id": entry.id,
-            "contact_id": entry.contact_id,
-            "purpose": entry.purpose,
-            "channel": entry.channel,
-            "status": entry.status,
-            "lawful_basis": entry.lawful_basis,
-        }
-        if entry.confirms is not None:
-            payload["confirms"] = entry.confirms
-        if entry.expires_at is not None:
-            payload["expires_at"] = entry.expires_at
-        uow.raise_event(EVENT_NAMES[entry.status], payload, subject_id=entry.contact_id)
+        raise_consent_event(uow, entry)
 
     def _lift_suppression(self, uow: UnitOfWork, person: Mapping[str, Any]) -> int:
         keys = self._crm.privacy.suppression_keys(

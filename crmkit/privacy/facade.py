@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from crmkit.entities.types import EntityType
 from crmkit.errors import NotFound, PolicyDenied, ValidationError
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from crmkit.privacy.check import PrivacyProblem
     from crmkit.privacy.consent import ConsentLedger
     from crmkit.privacy.erasure import ErasurePlan
+    from crmkit.privacy.processing import ReadPlan
     from crmkit.privacy.retention import SweepReport
     from crmkit.uow import UnitOfWork
 
@@ -75,7 +76,7 @@ class Privacy:
         self._levels: dict[str, list[tuple[str, str]]] = {}
         self._consent_type = crm.entity_type("privacy.consent")
         self._subject_type = crm.entity_type("privacy.subject")
-        self.read_plans: dict[tuple[str, str], object] = {}
+        self.read_plans: dict[tuple[str, str], ReadPlan] = {}
         """How each entity type is shown to each actor (kept by the read path)."""
 
     # -- vocabulary -------------------------------------------------------
@@ -158,8 +159,36 @@ class Privacy:
         )
         if decision.allowed:
             return decision
+        self.refuse(
+            decision,
+            action,
+            actor=who,
+            subject_id=subject_id,
+            purpose=purpose,
+            channel=channel,
+            entity=entity,
+            uow=uow,
+        )
+
+    def refuse(
+        self,
+        decision: Decision,
+        action: str,
+        *,
+        actor: Actor,
+        subject_id: str | None = None,
+        purpose: str | None = None,
+        channel: str | None = None,
+        entity: str | None = None,
+        uow: UnitOfWork | None = None,
+    ) -> NoReturn:
+        """Audit a denial the policy already gave and raise it as :class:`PolicyDenied`.
+
+        For callers that decided earlier (a read decides inside its snapshot and
+        refuses once the snapshot is closed), so the policy is not asked twice.
+        """
         denial: dict[str, Any] = {
-            "actor": who.name,
+            "actor": actor.name,
             "action": action,
             "subject_id": subject_id,
             "purpose": purpose,

@@ -38,7 +38,7 @@ EMPTY: tuple[Any, ...] = (None, "", [], {})
 READ_SENSITIVE = "read.sensitive"
 
 
-class _Plan:
+class ReadPlan:
     """How rows of one entity type are shown to one actor.
 
     Worked out once per entity type and actor for the life of the CRM (kept in
@@ -78,7 +78,7 @@ class ReadCheck:
     def __init__(self, crm: CRM, actor: str | Actor | None) -> None:
         self._privacy = crm.privacy
         self.actor = actor if isinstance(actor, Actor) else crm.privacy.actor(actor)
-        self._plans: dict[str, _Plan] = {}
+        self._plans: dict[str, ReadPlan] = {}
         self._extra: dict[str, tuple[str, ...]] = {}  # fields plugin rules asked to mask
         self._decision: Decision | None = None
         self._asked: tuple[str | None, str | None] = (None, None)
@@ -87,17 +87,15 @@ class ReadCheck:
         self.sensitive_fields: dict[str, None] = {}
         self.sensitive_rows = 0
 
-    def plan(self, etype: EntityType) -> _Plan:
+    def plan(self, etype: EntityType) -> ReadPlan:
         found = self._plans.get(etype.name)
         if found is None:
             cache = self._privacy.read_plans
             key = (etype.name, self.actor.name)
-            cached = cache.get(key)
-            if isinstance(cached, _Plan):
-                found = cached
-            else:
+            found = cache.get(key)
+            if found is None:
                 levels = self._privacy.field_levels(etype)
-                found = cache[key] = _Plan(etype, levels, self.actor)
+                found = cache[key] = ReadPlan(etype, levels, self.actor)
             self._plans[etype.name] = found
         return found
 
@@ -136,9 +134,8 @@ class ReadCheck:
         if decision is None or decision.allowed:
             return
         subject_id, entity = self._asked
-        # Asked again through require(), which audits the denial and raises it.
-        self._privacy.require(
-            "read", actor=self.actor, subject_id=subject_id, entity=entity, uow=uow
+        self._privacy.refuse(
+            decision, "read", actor=self.actor, subject_id=subject_id, entity=entity, uow=uow
         )
 
     # -- rows ---------------------------------------------------------------------
@@ -174,7 +171,7 @@ class ReadCheck:
 
     def _keep_custom_shape(
         self,
-        plan: _Plan,
+        plan: ReadPlan,
         row: Mapping[str, Any],
         shown: dict[str, Any],
         names: tuple[str, ...],
@@ -195,7 +192,7 @@ class ReadCheck:
         shown["custom"] = custom
         return (*(n for n in names if n != "custom"), *keys)
 
-    def _mask_named(self, plan: _Plan, shown: dict[str, Any], names: Sequence[str]) -> list[str]:
+    def _mask_named(self, plan: ReadPlan, shown: dict[str, Any], names: Sequence[str]) -> list[str]:
         """Mask the fields a plugin rule named, beyond what the actor's roles hide."""
         done = []
         for name in names:
@@ -210,7 +207,7 @@ class ReadCheck:
             done.append(name)
         return done
 
-    def _note_sensitive(self, plan: _Plan, shown: Mapping[str, Any], prefix: str) -> None:
+    def _note_sensitive(self, plan: ReadPlan, shown: Mapping[str, Any], prefix: str) -> None:
         found = False
         for name in plan.sensitive:
             value = _value(shown, name)

@@ -30,6 +30,7 @@ from crmkit.entities.base import utcnow
 from crmkit.entities.types import EntityType
 from crmkit.errors import ConfigError
 from crmkit.privacy.config import WHERE
+from crmkit.privacy.consent import raise_consent_event
 from crmkit.privacy.entities import ConsentRecord
 from crmkit.privacy.erasure import blank_value
 from crmkit.privacy.facts import GRANTED, WITHDRAWN, consent_state
@@ -328,18 +329,7 @@ def _withdraw(
         updated_at=at,
     )
     uow.tx.add(etype, etype.to_row(entry))
-    uow.raise_event(
-        "consent.withdrawn",
-        {
-            "record_id": entry.id,
-            "contact_id": entry.contact_id,
-            "purpose": entry.purpose,
-            "channel": entry.channel,
-            "status": entry.status,
-            "lawful_basis": entry.lawful_basis,
-        },
-        subject_id=entry.contact_id,
-    )
+    raise_consent_event(uow, entry)
 
 
 def _current_entries(
