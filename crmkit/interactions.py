@@ -47,7 +47,8 @@ class Interactions(Service):
         """Record an interaction on a contact's timeline (contact by id or email).
 
         ``channel`` is one of email, phone, sms, chat, social, in_person, post,
-        web or partner; ``direction`` inbound, outbound or internal. Refused
+        web, partner or system (an entry a plugin records about the customer, such
+        as a deal won); ``direction`` inbound, outbound or internal. Refused
         (:class:`~crmkit.errors.PolicyDenied`) while the person's processing is
         restricted or after they were erased.
         """

@@ -491,3 +491,45 @@ def test_crmkit_consent_channels() -> None:
 
     with pytest.raises(PluginError, match="plugin test: crmkit_consent_channels must return"):
         open_with(BadChannels())
+
+
+# -- demo ------------------------------------------------------------------------------
+
+LEDGER_DEMO = '''
+import random
+
+
+def crmkit_demo_data(crm, demo):
+    picked = random.Random(demo.seed).sample(demo.contact_ids, 3)
+    for contact_id in [demo.featured_contact, *picked]:
+        crm.interactions.log(contact_id, channel="system", kind="ledger_entry", source="ledger")
+    return f"{len(picked) + 1} ledger entries"
+'''
+
+AUDIT_DEMO = '''
+def crmkit_demo_data(crm, demo):
+    # Runs after the plugin it requires, so the ledger's entries are already there.
+    entries = crm.interactions.timeline(demo.featured_contact, channel="system")
+    return f"audited {len(entries)} ledger entry of the featured contact"
+'''
+
+
+def test_crmkit_demo_data(
+    site: PluginSite,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    site.install("audit-demo", AUDIT_DEMO, requires=["crmkit>=0.1", "crmkit-ledger>=0.1"])
+    site.install("ledger", LEDGER_DEMO)
+    monkeypatch.setenv("CRMKIT_LOAD_PLUGINS", "ledger,audit-demo")
+    folder = tmp_path / "demo"
+    main(["demo", str(folder), "--contacts", "30", "--organizations", "5", "--seed", "3"])
+    out = capsys.readouterr().out
+    assert "  ledger: 4 ledger entries\n" in out
+    assert "  audit-demo: audited 1 ledger entry of the featured contact\n" in out
+    # The featured contact's single view, printed after the plugins ran, shows their data.
+    assert "ledger_entry" in out.split("Single customer view of", 1)[1]
+    with crmkit.open(folder) as crm, crm.backend.read() as reader:
+        logged = reader.count(crm.entity_type("interaction"), Cond("source", "eq", "ledger"))
+    assert logged == 4

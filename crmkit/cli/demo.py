@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from crmkit.crm import CRM
+    from crmkit.demo.load import DemoData
 
 
 @click.command("demo")
@@ -23,7 +28,7 @@ def demo_command(directory: str, contacts: int, organizations: int, seed: int) -
     """
     import crmkit
     from crmkit.cli.timeline import echo_view
-    from crmkit.demo.load import load_sample_data
+    from crmkit.demo.load import DemoData, load_sample_data
     from crmkit.demo.sample_data import generate
     from crmkit.plugins.manager import installed_entry_points
     from crmkit.project import CONFIG_FILE, write_project
@@ -49,6 +54,13 @@ def demo_command(directory: str, contacts: int, organizations: int, seed: int) -
         with crmkit.open(folder) as crm:
             data = generate(seed=seed, contacts=contacts, organizations=organizations)
             summary = load_sample_data(crm, data)
+            demo = DemoData(
+                seed=seed,
+                contact_ids=summary.contact_ids,
+                organization_ids=summary.organization_ids,
+                featured_contact=summary.featured_contact,
+            )
+            extras = _plugin_demo_data(crm, demo)
             loaded = [p.name for p in crm.plugins if p.status == "loaded"]
             elapsed = time.perf_counter() - started
             click.echo(
@@ -57,6 +69,8 @@ def demo_command(directory: str, contacts: int, organizations: int, seed: int) -
                 f"{summary.interactions} interactions, {summary.consents} marketing opt-ins; "
                 f"plugins: {', '.join(loaded) or 'none'}."
             )
+            for plugin, line in extras:
+                click.echo(f"  {plugin}: {line}")
             featured = crm.contacts.get(summary.featured_contact)
             click.echo(
                 f"\nSingle customer view of {featured.display_name} "
@@ -76,3 +90,25 @@ def demo_command(directory: str, contacts: int, organizations: int, seed: int) -
         "crmkit export contacts --format csv -o contacts.csv",
     ):
         click.echo(f"  {example}")
+
+
+def _plugin_demo_data(crm: CRM, demo: DemoData) -> list[tuple[str, str]]:
+    """Let each plugin add its sample data, dependencies first, and collect their summaries.
+
+    pluggy calls the newest registration first; the demo wants the opposite, so that
+    a plugin building on another (campaigns on sales) finds that plugin's data there.
+    """
+    from crmkit.errors import PluginError
+
+    summaries: list[tuple[str, str]] = []
+    for impl in crm.pm.hook.crmkit_demo_data.get_hookimpls():
+        args = {"crm": crm, "demo": demo}
+        try:
+            line = impl.function(**{name: args[name] for name in impl.argnames})
+        except Exception as exc:
+            raise PluginError(
+                f"plugin {impl.plugin_name}: crmkit_demo_data raised {type(exc).__name__}: {exc}"
+            ) from exc
+        if line:
+            summaries.append((impl.plugin_name, str(line)))
+    return summaries

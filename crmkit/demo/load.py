@@ -30,6 +30,24 @@ class DemoSummary:
     interactions: int
     featured_contact: str
     consents: int = 0
+    contact_ids: tuple[str, ...] = ()
+    organization_ids: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class DemoData:
+    """What a plugin's ``crmkit_demo_data`` hook builds on: the demo's seed and sample records.
+
+    ``contact_ids`` and ``organization_ids`` are in the order the sample data
+    generated them, so a plugin choosing among them with ``random.Random(seed)``
+    picks the same records on every run. ``featured_contact`` is the contact
+    whose single customer view the demo prints.
+    """
+
+    seed: int
+    contact_ids: tuple[str, ...]
+    organization_ids: tuple[str, ...]
+    featured_contact: str
 
 
 def load_sample_data(crm: CRM, data: SampleDataSet) -> DemoSummary:
@@ -103,6 +121,8 @@ def load_sample_data(crm: CRM, data: SampleDataSet) -> DemoSummary:
         interactions=len(rows),
         featured_contact=_featured(data, contact_ids),
         consents=len(grants),
+        contact_ids=tuple(ids),
+        organization_ids=tuple(org_ids.values()),
     )
 
 

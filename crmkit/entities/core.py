@@ -96,7 +96,9 @@ class Interaction(Entity):
 
 
 CORE_ENTITY_CLASSES: tuple[type, ...] = (Contact, Organization, Affiliation, Interaction)
+#: How a touchpoint happened. ``system`` is an entry a plugin records about the customer
+#: (a deal won, a ticket opened) rather than a message exchanged on a channel.
 CHANNELS: tuple[str, ...] = (
-    "email", "phone", "sms", "chat", "social", "in_person", "post", "web", "partner",
+    "email", "phone", "sms", "chat", "social", "in_person", "post", "web", "partner", "system",
 )
 DIRECTIONS: tuple[str, ...] = ("inbound", "outbound", "internal")

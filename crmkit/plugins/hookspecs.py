@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     import click
 
     from crmkit.crm import CRM
+    from crmkit.demo.load import DemoData
     from crmkit.entities.core import Contact
     from crmkit.events.model import Event, EventType
     from crmkit.io.formats import Exporter, Importer
@@ -200,4 +201,23 @@ def crmkit_customer_view(crm: CRM, contact: Contact, actor: str | None) -> ViewS
     looking, and ``contact`` comes as that actor may see it (values they may not
     see are ``crmkit.privacy.Masked``); mask the section's own personal data with
     ``crm.privacy.mask(...)``. The section has a title and JSON-serialisable data.
+    """
+
+
+# -- Demo: called by ``crmkit demo`` -----------------------------------------
+
+
+@hookspec
+def crmkit_demo_data(crm: CRM, demo: DemoData) -> str | None:
+    """Add this plugin's sample data to the demo CRM, and return a summary of it.
+
+    Called once per loaded plugin by ``crmkit demo``, after the core's sample
+    contacts, organizations, interactions and opt-ins are committed (so the
+    plugin's writes see them); a plugin that another depends on is called first. ``demo``
+    holds the seed (derive every random choice from it so the demo is the same
+    on every run), the ids of the sample contacts and organizations, and the
+    featured contact whose single view the demo prints: give that contact some
+    of the plugin's data so its section shows. Return a short summary such as
+    ``"120 deals, 40 quotes"`` for the demo's report, or ``None``. An exception
+    stops the demo and removes the half-made project.
     """
