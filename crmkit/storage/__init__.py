@@ -8,14 +8,31 @@ from crmkit.storage.base import (
     StorageTransaction,
     StoredEvent,
 )
-from crmkit.storage.query import AllOf, AnyOf, Cond, Filter, Query, where_from
+from crmkit.storage.query import (
+    AggFn,
+    Aggregate,
+    AllOf,
+    AnyOf,
+    Cond,
+    DatePart,
+    Filter,
+    GroupKey,
+    Measure,
+    Query,
+    where_from,
+)
 
 __all__ = [
+    "AggFn",
+    "Aggregate",
     "AllOf",
     "AnyOf",
     "Cond",
+    "DatePart",
     "DeliveryFailure",
     "Filter",
+    "GroupKey",
+    "Measure",
     "Query",
     "Row",
     "StorageBackend",

@@ -16,7 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 import attrs
 
 from crmkit.entities.types import EntityType
-from crmkit.storage.query import Filter, Query
+from crmkit.storage.query import Aggregate, Filter, Query
 
 Row = dict[str, Any]
 
@@ -54,6 +54,20 @@ class StorageReader(Protocol):
     def get_by(self, etype: EntityType, field: str, value: Any) -> Row | None: ...
     def query(self, etype: EntityType, query: Query) -> list[Row]: ...
     def count(self, etype: EntityType, where: Filter | None = None) -> int: ...
+    def aggregate(self, etype: EntityType, aggregate: Aggregate) -> list[Row]:
+        """Figures per group, computed by the storage without loading the records.
+
+        One row per group holding the group keys and the measures, sorted by the
+        group keys ascending with no value first; without ``group_by`` exactly one
+        row (count 0 and other measures ``None`` over no records). count and
+        count_distinct give ``int``; sum gives the field's type (``int``,
+        ``Decimal`` or ``float``); avg gives ``float``; min and max give the field's
+        own type (datetimes timezone-aware in UTC). NULLs are left out, as in SQL.
+        An aggregate the entity type cannot answer raises
+        :class:`~crmkit.errors.ValidationError` naming the type and the field
+        (:func:`crmkit.storage.aggregates.check_aggregate`).
+        """
+        ...
 
 
 class StorageTransaction(StorageReader, Protocol):

@@ -18,8 +18,9 @@ import attrs
 
 from crmkit.entities.types import EntityType
 from crmkit.errors import DuplicateError
+from crmkit.storage.aggregates import aggregate_rows
 from crmkit.storage.base import DeliveryFailure, Row, StoredEvent
-from crmkit.storage.query import AllOf, AnyOf, Cond, Filter, Query, order_fields
+from crmkit.storage.query import Aggregate, AllOf, AnyOf, Cond, Filter, Query, order_fields
 
 Table = dict[str, Row]
 
@@ -156,6 +157,11 @@ class MemoryTransaction:
 
     def count(self, etype: EntityType, where: Filter | None = None) -> int:
         return sum(1 for r in self._table(etype).values() if where is None or _matches(r, where))
+
+    def aggregate(self, etype: EntityType, aggregate: Aggregate) -> list[Row]:
+        where = aggregate.where
+        rows = (r for r in self._table(etype).values() if where is None or _matches(r, where))
+        return aggregate_rows(etype, aggregate, rows)
 
     def existing_values(self, etype: EntityType, field: str, values: Sequence[Any]) -> set[Any]:
         wanted = set(values)

@@ -41,11 +41,11 @@ from crmkit.crm import CRM
 from crmkit.entities.base import Entity, entity, utcnow
 from crmkit.entities.fields import field
 from crmkit.entities.types import EntityType
-from crmkit.errors import DuplicateError
+from crmkit.errors import DuplicateError, ValidationError
 from crmkit.ids import new_id
 from crmkit.migrations.runner import MigrationBranch
 from crmkit.storage.base import DeliveryFailure, Row, StorageBackend, StoredEvent
-from crmkit.storage.query import AllOf, AnyOf, Cond, Filter, Query
+from crmkit.storage.query import Aggregate, AllOf, AnyOf, Cond, Filter, GroupKey, Measure, Query
 
 CONTRACT_PLUGIN = "crmkit-contract"
 UTC = dt.UTC
@@ -390,6 +390,204 @@ class BackendContract:
             assert tx.count(rtype) == 6
             assert tx.count(rtype, Cond("active", "eq", True)) == 2
             assert tx.count(rtype, Cond("code", "eq", "zz")) == 0
+
+    # -- grouped aggregates ---------------------------------------------------------
+    def test_aggregate_without_groups_measures_every_record(
+        self, backend: StorageBackend, rtype: EntityType, sample: list[Row]
+    ) -> None:
+        measures = (
+            Measure("records", "count"),
+            Measure("ranked", "count", "rank"),
+            Measure("flags", "count_distinct", "active"),
+            Measure("rank_total", "sum", "rank"),
+            Measure("amount_total", "sum", "amount"),
+            Measure("score_total", "sum", "score"),
+            Measure("rank_mean", "avg", "rank"),
+            Measure("amount_mean", "avg", "amount"),
+            Measure("first_day", "min", "day"),
+            Measure("last_seen", "max", "seen_at"),
+            Measure("low_amount", "min", "amount"),
+            Measure("high_amount", "max", "amount"),
+            Measure("high_rank", "max", "rank"),
+            Measure("first_code", "min", "code"),
+        )
+        with backend.begin() as tx:
+            (got,) = tx.aggregate(rtype, Aggregate(measures=measures))
+        assert got == {
+            "records": 6,
+            "ranked": 4,
+            "flags": 2,
+            "rank_total": 11,
+            "amount_total": decimal.Decimal("115.49"),
+            "score_total": 2.75,
+            "rank_mean": 2.75,
+            "amount_mean": pytest.approx(28.8725),
+            "first_day": dt.date(1792, 1, 22),
+            "last_seen": _at(5),
+            "low_amount": decimal.Decimal("0"),
+            "high_amount": decimal.Decimal("99.99"),
+            "high_rank": 5,
+            "first_code": "a",
+        }
+        types = {name: type(value) for name, value in got.items()}
+        assert types == {
+            "records": int, "ranked": int, "flags": int, "rank_total": int,
+            "amount_total": decimal.Decimal, "score_total": float, "rank_mean": float,
+            "amount_mean": float, "first_day": dt.date, "last_seen": dt.datetime,
+            "low_amount": decimal.Decimal, "high_amount": decimal.Decimal, "high_rank": int,
+            "first_code": str,
+        }
+        assert _is_utc(got["last_seen"])
+
+    def test_aggregate_over_no_records_gives_one_row_of_nothing(
+        self, backend: StorageBackend, rtype: EntityType, sample: list[Row]
+    ) -> None:
+        nobody = Cond("code", "eq", "zz")
+        measures = (
+            Measure("n", "count"),
+            Measure("codes", "count_distinct", "code"),
+            Measure("total", "sum", "rank"),
+            Measure("mean", "avg", "amount"),
+            Measure("first", "min", "seen_at"),
+        )
+        with backend.begin() as tx:
+            alone = tx.aggregate(rtype, Aggregate(where=nobody, measures=measures))
+            grouped = tx.aggregate(rtype, Aggregate(nobody, (GroupKey("active"),), measures))
+            default = tx.aggregate(rtype, Aggregate(where=nobody))
+        assert alone == [{"n": 0, "codes": 0, "total": None, "mean": None, "first": None}]
+        assert grouped == []
+        assert default == [{"count": 0}]
+
+    def test_aggregate_groups_come_sorted_with_no_value_first(
+        self, backend: StorageBackend, rtype: EntityType, sample: list[Row]
+    ) -> None:
+        measures = (
+            Measure("n", "count"),
+            Measure("rank_total", "sum", "rank"),
+            Measure("amount_total", "sum", "amount"),
+            Measure("codes", "count_distinct", "code"),
+        )
+        with backend.begin() as tx:
+            got = tx.aggregate(rtype, Aggregate(group_by=(GroupKey("active"),), measures=measures))
+        assert got == [
+            {"active": None, "n": 2, "rank_total": 2, "amount_total": decimal.Decimal("99.99"),
+             "codes": 2},
+            {"active": False, "n": 2, "rank_total": 6, "amount_total": decimal.Decimal("5"),
+             "codes": 2},
+            {"active": True, "n": 2, "rank_total": 3, "amount_total": decimal.Decimal("10.5"),
+             "codes": 2},
+        ]
+        assert [type(r["active"]) for r in got[1:]] == [bool, bool]
+
+    def test_aggregate_filters_then_groups_by_several_keys(
+        self, backend: StorageBackend, rtype: EntityType, sample: list[Row]
+    ) -> None:
+        wanted = Aggregate(
+            where=Cond("rank", "isnull", False),
+            group_by=(GroupKey("active", name="flag"), GroupKey("rank")),
+            measures=(Measure("n", "count"), Measure("best", "max", "score")),
+        )
+        with backend.begin() as tx:
+            got = tx.aggregate(rtype, wanted)
+        assert got == [
+            {"flag": None, "rank": 2, "n": 1, "best": None},
+            {"flag": False, "rank": 1, "n": 1, "best": -2.0},
+            {"flag": False, "rank": 5, "n": 1, "best": 3.0},
+            {"flag": True, "rank": 3, "n": 1, "best": 1.5},
+        ]
+
+    def test_aggregate_groups_dates_by_day_month_and_year_as_text(
+        self, backend: StorageBackend, rtype: EntityType
+    ) -> None:
+        # 01:30 in Paris on 1 April is 23:30 UTC on 31 March: groups are taken in UTC.
+        late = dt.datetime(2024, 4, 1, 1, 30, tzinfo=PARIS_SUMMER)
+        april = dt.datetime(2024, 4, 1, 0, 0, tzinfo=UTC)
+        values: list[dict[str, Any]] = [
+            {"code": "m1", "day": dt.date(2024, 3, 14), "seen_at": late},
+            {"code": "m2", "day": dt.date(2024, 3, 30), "seen_at": _at(31, 23)},
+            {"code": "a1", "day": dt.date(2024, 4, 1), "seen_at": april},
+            {"code": "y0", "day": dt.date(999, 12, 31), "seen_at": None},
+            {"code": "no", "day": None, "seen_at": None},
+        ]
+        with backend.begin() as tx:
+            tx.add_many(rtype, [_row(rtype, **v) for v in values])
+        count = (Measure("n", "count"),)
+
+        def keys(*group_by: GroupKey) -> list[tuple[Any, ...]]:
+            with backend.read() as reader:
+                rows = reader.aggregate(rtype, Aggregate(group_by=group_by, measures=count))
+            return [tuple(row.values()) for row in rows]
+
+        assert keys(GroupKey("seen_at", "day")) == [
+            (None, 2), ("2024-01-31", 1), ("2024-03-31", 1), ("2024-04-01", 1)
+        ]
+        assert keys(GroupKey("seen_at", "month")) == [
+            (None, 2), ("2024-01", 1), ("2024-03", 1), ("2024-04", 1)
+        ]
+        assert keys(GroupKey("day", "month")) == [
+            (None, 1), ("0999-12", 1), ("2024-03", 2), ("2024-04", 1)
+        ]
+        assert keys(GroupKey("day", "year"), GroupKey("seen_at", "year", name="seen")) == [
+            (None, None, 1), ("0999", None, 1), ("2024", "2024", 3)
+        ]
+        with backend.read() as reader:
+            (named,) = reader.aggregate(
+                rtype, Aggregate(Cond("code", "eq", "m1"), (GroupKey("day", "day"),), count)
+            )
+        assert named == {"day_day": "2024-03-14", "n": 1}
+
+    def test_aggregate_sums_are_exact(self, backend: StorageBackend, rtype: EntityType) -> None:
+        big = 2**53 + 1  # a float would lose the 1
+        amount = decimal.Decimal("123456789.123456")
+        rows = [_row(rtype, code=f"s{i}", rank=big if i < 2 else 1, amount=amount)
+                for i in range(200)]
+        with backend.begin() as tx:
+            tx.add_many(rtype, rows)
+        totals = (Measure("ranks", "sum", "rank"), Measure("amounts", "sum", "amount"))
+        with backend.read() as reader:
+            (got,) = reader.aggregate(rtype, Aggregate(measures=totals))
+        assert got == {"ranks": 2 * big + 198, "amounts": amount * 200}
+        assert type(got["ranks"]) is int
+
+    def test_aggregate_sees_the_transactions_own_writes_and_reads_see_committed_ones(
+        self, backend: StorageBackend, rtype: EntityType, sample: list[Row]
+    ) -> None:
+        total = Aggregate(measures=(Measure("n", "count"), Measure("ranks", "sum", "rank")))
+        with backend.begin() as tx:
+            tx.add(rtype, _row(rtype, code="new", rank=10))
+            assert tx.aggregate(rtype, total) == [{"n": 7, "ranks": 21}]
+            with backend.read() as reader:
+                assert reader.aggregate(rtype, total) == [{"n": 6, "ranks": 11}]
+        with backend.read() as reader:
+            assert reader.aggregate(rtype, total) == [{"n": 7, "ranks": 21}]
+
+    @pytest.mark.parametrize(
+        ("aggregate", "field"),
+        [
+            (Aggregate(group_by=(GroupKey("colour"),)), "colour"),
+            (Aggregate(measures=(Measure("total", "sum", "size"),)), "size"),
+            (Aggregate(where=Cond("nope", "eq", 1)), "nope"),
+            (Aggregate(group_by=(GroupKey("rank", "month"),)), "rank"),
+            (Aggregate(group_by=(GroupKey("tags"),)), "tags"),
+            (Aggregate(measures=(Measure("total", "sum", "name"),)), "name"),
+            (Aggregate(measures=(Measure("mean", "avg", "day"),)), "day"),
+            (Aggregate(measures=(Measure("most", "max", "data"),)), "data"),
+            (Aggregate(measures=(Measure("least", "min", "active"),)), "active"),
+        ],
+        ids=[
+            "unknown group key", "unknown measure field", "unknown filter field",
+            "month of a number", "group by a list", "sum of text", "average of dates",
+            "max of a dict", "min of flags",
+        ],
+    )
+    def test_aggregate_refuses_what_the_fields_cannot_give(
+        self, backend: StorageBackend, rtype: EntityType, sample: list[Row],
+        aggregate: Aggregate, field: str,
+    ) -> None:
+        with pytest.raises(ValidationError) as caught, backend.read() as reader:
+            reader.aggregate(rtype, aggregate)
+        assert (caught.value.entity, caught.value.field) == ("contract.record", field)
+        assert "contract.record" in str(caught.value) and field in str(caught.value)
 
     def test_existing_values_reports_the_stored_ones(
         self, backend: StorageBackend, rtype: EntityType, sample: list[Row]

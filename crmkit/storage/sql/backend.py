@@ -70,8 +70,8 @@ def _duplicate_from(exc: Exception, etype: EntityType) -> DuplicateError | None:
 class SqlTransaction(SqlReader):
     """One database transaction on a SQLAlchemy connection.
 
-    Reads (``get``, ``get_by``, ``query``, ``count``) run on the same driver connection
-    through :class:`SqlReader`, so they see this transaction's own writes.
+    Reads (``get``, ``get_by``, ``query``, ``count``, ``aggregate``) run on the same
+    driver connection through :class:`SqlReader`, so they see this transaction's own writes.
     """
 
     def __init__(self, backend: SqlBackend, conn: Connection) -> None:

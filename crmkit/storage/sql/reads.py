@@ -10,7 +10,9 @@ rows come back exactly as through SQLAlchemy.
 Filters are turned into SQL by :func:`crmkit.storage.sql.filters.to_sql`, given bound
 parameters in place of the values, so the two paths cannot disagree on what a filter
 means. Case-insensitive text matches (``contains``, ``startswith``) build their pattern
-from the value, so their text is part of the shape.
+from the value, so their text is part of the shape. Grouped aggregates are compiled
+and cached the same way, one ``SELECT ... GROUP BY`` per shape
+(:mod:`crmkit.storage.sql.aggregates`).
 """
 
 from __future__ import annotations
@@ -26,8 +28,10 @@ from sqlalchemy.types import TypeEngine
 
 from crmkit.entities.types import EntityType
 from crmkit.errors import DatabaseError
+from crmkit.storage.aggregates import check_aggregate, sort_groups
 from crmkit.storage.base import Row
-from crmkit.storage.query import AllOf, AnyOf, Cond, Filter, Query
+from crmkit.storage.query import Aggregate, AllOf, AnyOf, Cond, Filter, Query
+from crmkit.storage.sql.aggregates import Output, aggregate_select
 from crmkit.storage.sql.filters import order_clauses, to_sql
 from crmkit.storage.sql.types import UTCDateTime
 
@@ -61,6 +65,49 @@ class Prepared:
         if self._order is None:
             return merged
         return tuple(merged[name] for name in self._order)
+
+
+class PreparedAggregate(Prepared):
+    """A compiled aggregate statement and how to read its rows back as result dicts."""
+
+    def __init__(self, stmt: Select[Any], dialect: Dialect, outputs: Sequence[Output]) -> None:
+        super().__init__(stmt, dialect)
+        self._dialect = dialect
+        self._outputs = tuple(outputs)
+        self._steps: list[tuple[Processor | None, Processor | None]] | None = None
+
+    def rows(
+        self,
+        fetched: Sequence[Sequence[Any]],
+        description: Sequence[Sequence[Any]],
+        keys: Sequence[str],
+    ) -> list[Row]:
+        """Result dicts with the values under ``keys`` (the group keys, then the measures).
+
+        The keys are given per call, since aggregates that differ only in them share
+        one statement.
+        """
+        if self._steps is None:  # built on the first result, from the driver's type codes
+            self._steps = [
+                (
+                    None
+                    if out.read_as is None
+                    else result_processor(out.read_as, self._dialect, described[1]),
+                    out.finish,
+                )
+                for out, described in zip(self._outputs, description, strict=True)
+            ]
+        out: list[Row] = []
+        for fetched_row in fetched:
+            row: Row = {}
+            for key, (proc, finish), value in zip(keys, self._steps, fetched_row, strict=True):
+                if value is not None and proc is not None:
+                    value = proc(value)
+                if value is not None and finish is not None:
+                    value = finish(value)
+                row[key] = value
+            out.append(row)
+        return out
 
 
 def _shape(flt: Filter | None, values: list[Any]) -> Hashable:
@@ -114,6 +161,7 @@ class TableReads:
         self.get = Prepared(select(table).where(table.c.id == _value(table, "id")), dialect)
         self._get_by: dict[str, Prepared] = {}
         self._shapes: dict[Hashable, Prepared] = {}
+        self._aggregates: dict[Hashable, PreparedAggregate] = {}
         self._convert: Callable[[Sequence[Any]], Row] | None = None
 
     def get_by(self, field: str) -> Prepared:
@@ -162,6 +210,32 @@ class TableReads:
             prepared = self._remember(key, stmt)
         return prepared, {f"p{i}": v for i, v in enumerate(values)}
 
+    def aggregate(
+        self, aggregate: Aggregate, kinds: dict[str, str]
+    ) -> tuple[PreparedAggregate, dict[str, Any]]:
+        """The statement for ``aggregate`` (compiled on first use of its shape) and its values.
+
+        ``kinds`` gives the storage kind of each field of the table's entity type.
+        """
+        values: list[Any] = []
+        key = (
+            _shape(aggregate.where, values),
+            tuple((g.field, g.part) for g in aggregate.group_by),
+            tuple((m.fn, m.field) for m in aggregate.measures),
+        )
+        prepared = self._aggregates.get(key)
+        if prepared is None:
+            where = aggregate.where
+            clause = None if where is None else to_sql(self.table, _template(self.table, where, []))
+            stmt, outputs = aggregate_select(
+                self.table, aggregate, kinds, clause, self.dialect.name
+            )
+            if len(self._aggregates) >= MAX_SHAPES:
+                self._aggregates.clear()
+            prepared = PreparedAggregate(stmt, self.dialect, outputs)
+            self._aggregates[key] = prepared
+        return prepared, {f"p{i}": v for i, v in enumerate(values)}
+
     def _remember(self, key: Hashable, stmt: Select[Any]) -> Prepared:
         if len(self._shapes) >= MAX_SHAPES:  # text searches each add a shape; keep it bounded
             self._shapes.clear()
@@ -178,7 +252,7 @@ class TableReads:
             for index, (column, described) in enumerate(
                 zip(self.table.columns, description, strict=True)
             ):
-                proc = _result_processor(column.type, self.dialect, described[1])
+                proc = result_processor(column.type, self.dialect, described[1])
                 if proc is not None:
                     steps.append((index, proc))
             names = self.names
@@ -193,7 +267,7 @@ class TableReads:
         return self._convert
 
 
-def _result_processor(
+def result_processor(
     col_type: TypeEngine[Any], dialect: Dialect, type_code: Any
 ) -> Processor | None:
     """The column type's result processor, with two shortcuts that give the same values.
@@ -227,7 +301,7 @@ def _value(table: Table, field: str) -> BindParameter[Any]:
 
 
 class SqlReader:
-    """Reads on one driver connection: ``get``, ``get_by``, ``query`` and ``count``.
+    """Reads on one driver connection: ``get``, ``get_by``, ``query``, ``count``, ``aggregate``.
 
     ``reads_for`` gives the :class:`TableReads` of an entity type's table. Driver errors
     become :class:`~crmkit.errors.DatabaseError` naming the table.
@@ -283,6 +357,19 @@ class SqlReader:
             return int(cursor.fetchone()[0])
         finally:
             cursor.close()
+
+    def aggregate(self, etype: EntityType, aggregate: Aggregate) -> list[Row]:
+        """Group keys and measures per group, computed by one ``SELECT ... GROUP BY``."""
+        check_aggregate(etype, aggregate)
+        reads = self._reads_for(etype)
+        prepared, values = reads.aggregate(aggregate, {f.name: f.kind for f in etype.fields})
+        keys = [g.key for g in aggregate.group_by] + [m.name for m in aggregate.measures]
+        cursor = self._run(reads, prepared, values)
+        try:
+            rows = prepared.rows(cursor.fetchall(), cursor.description, keys)
+        finally:
+            cursor.close()
+        return sort_groups(rows, aggregate)
 
 
 def _reason(exc: Exception) -> str:
