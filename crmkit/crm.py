@@ -74,21 +74,29 @@ class CRM:
                 "use sqlite://, postgresql:// or memory://, or install a plugin for it"
             )
         self.backend: StorageBackend = backend
-        self.migrations: list[MigrationBranch] = [
-            b for _, branches in collect(self.pm, "crmkit_migrations") for b in branches
-        ]
-        self.backend.prepare(list(self._entity_types.values()), self.migrations if migrate else [])
-        bus = EventBus()
-        for plugin, types in collect(self.pm, "crmkit_register_event_types"):
-            for etype in types:
-                if not isinstance(etype, EventType):
-                    raise PluginError(f"plugin {plugin}: event types must be crmkit.EventType")
-                bus.register_type(etype)
-        for plugin, pairs in collect(self.pm, "crmkit_register_subscribers", crm=self):
-            for pattern, handler in pairs:
-                bus.subscribe(pattern, handler, owner=plugin)
-        self.events = Events(bus, self.backend)
-        self.pm.hook.crmkit_configure.call_historic(kwargs={"crm": self})
+        try:
+            self.migrations: list[MigrationBranch] = [
+                b for _, branches in collect(self.pm, "crmkit_migrations") for b in branches
+            ]
+            self.backend.prepare(
+                list(self._entity_types.values()), self.migrations if migrate else []
+            )
+            bus = EventBus()
+            for plugin, types in collect(self.pm, "crmkit_register_event_types"):
+                for etype in types:
+                    if not isinstance(etype, EventType):
+                        raise PluginError(f"plugin {plugin}: event types must be crmkit.EventType")
+                    bus.register_type(etype)
+            for plugin, pairs in collect(self.pm, "crmkit_register_subscribers", crm=self):
+                for pattern, handler in pairs:
+                    bus.subscribe(pattern, handler, owner=plugin)
+            self.events = Events(bus, self.backend)
+            self.pm.hook.crmkit_configure.call_historic(kwargs={"crm": self})
+        except BaseException:
+            # A CRM that fails to open (a migration, a plugin's settings check in
+            # crmkit_configure) must not leave its database connections behind.
+            self.backend.close()
+            raise
 
     # -- assembly ---------------------------------------------------------
     def _validate_plugin_settings(self) -> None:

@@ -365,6 +365,34 @@ def test_crmkit_configure() -> None:
         assert len(early.seen) == 1
 
 
+class RefusesToOpen:
+    """A plugin that refuses its settings when configured, on a backend counting closes."""
+
+    def __init__(self) -> None:
+        self.backend = ClosingMemory()
+
+    def crmkit_storage_backend(self, url: str) -> StorageBackend:
+        return self.backend
+
+    def crmkit_configure(self, crm: CRM) -> None:
+        raise ConfigError("[plugins.test] default_pipeline names no pipeline")
+
+
+class ClosingMemory(MemoryBackend):
+    closed = 0
+
+    def close(self) -> None:
+        self.closed += 1
+        super().close()
+
+
+def test_crmkit_configure_failure_closes_the_database() -> None:
+    plugin = RefusesToOpen()
+    with pytest.raises(ConfigError, match="default_pipeline"):
+        open_with(plugin)
+    assert plugin.backend.closed == 1
+
+
 COMMANDS_PLUGIN = '''
 import click
 
