@@ -44,11 +44,20 @@ def _anchor(path: str) -> str:
     return path.replace(" ", "-")
 
 
+def subcommands(command: click.Group, ctx: click.Context) -> list[str]:
+    """The names below ``command``; at the top only the core's, whatever plugins are installed."""
+    if ctx.parent is None:
+        from crmkit.cli import CORE_COMMANDS
+
+        return sorted(CORE_COMMANDS)
+    return command.list_commands(ctx)
+
+
 def walk(command: click.Command, ctx: click.Context) -> list[tuple[click.Command, click.Context]]:
     """The command and every subcommand below it, depth first, sorted by name."""
     out = [(command, ctx)]
     if isinstance(command, click.Group):
-        for name in command.list_commands(ctx):
+        for name in subcommands(command, ctx):
             sub = command.get_command(ctx, name)
             if sub is None:
                 raise RuntimeError(f"{ctx.command_path} {name}: listed but cannot be loaded")
@@ -80,7 +89,7 @@ def describe(command: click.Command, ctx: click.Context) -> list[str]:
     if options:
         lines += ["| option | meaning |", "|---|---|", *options, ""]
     if isinstance(command, click.Group):
-        subs = command.list_commands(ctx)
+        subs = subcommands(command, ctx)
         links = []
         for name in subs:
             sub = command.get_command(ctx, name)

@@ -14,6 +14,9 @@ from crmkit.plugins.dependencies import dependency_order
 from crmkit.plugins.manager import PluginInfo, collect
 from crmkit.testing.plugin_site import COMPATIBLE, PluginSite
 
+# Only the fake plugins each test installs count; the built-in ones are hidden.
+pytestmark = pytest.mark.usefixtures("only_plugins_installed_here")
+
 SALES = """
 import crmkit
 

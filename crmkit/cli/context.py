@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from importlib.metadata import entry_points
 from typing import TYPE_CHECKING
 
 import click
 
-from crmkit.plugins import ENTRY_POINT_GROUP
+from crmkit.plugins import installed_entry_points
 
 if TYPE_CHECKING:
     from crmkit.crm import CRM
@@ -50,7 +49,7 @@ class CliContext:
 
     def plugin_command_names(self) -> list[str]:
         """Entry-point names of installed plugins; by convention each names its group."""
-        return sorted({ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)})
+        return sorted({ep.name for ep in installed_entry_points()})
 
     def plugin_commands(self) -> dict[str, click.Command]:
         """Commands contributed by the project's plugins (loads them, without a database)."""

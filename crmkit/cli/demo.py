@@ -30,7 +30,7 @@ def demo_command(directory: str, contacts: int, organizations: int, seed: int) -
     from crmkit.cli.timeline import echo_view
     from crmkit.demo.load import DemoData, load_sample_data
     from crmkit.demo.sample_data import generate
-    from crmkit.plugins.manager import installed_entry_points
+    from crmkit.plugins import installed_entry_points
     from crmkit.project import CONFIG_FILE, write_project
 
     folder = Path(directory)

@@ -124,7 +124,8 @@ def _project_plugins() -> tuple[str, ...] | None:
 def plugin_report(requested: Sequence[str] | None) -> list[dict[str, Any]]:
     """One dict per installed plugin (and per listed but missing one), sorted by name."""
     from crmkit import builtin
-    from crmkit.plugins.manager import installed_entry_points, load_plugins
+    from crmkit.plugins import installed_entry_points
+    from crmkit.plugins.manager import load_plugins
 
     installed = {ep.name for ep in installed_entry_points()}
     missing: list[str] = []
@@ -250,8 +251,9 @@ def enable_plugin(name: str) -> None:
     import crmkit
     from crmkit import builtin
     from crmkit.errors import PluginError
+    from crmkit.plugins import installed_entry_points
     from crmkit.plugins.dependencies import required_closure
-    from crmkit.plugins.manager import installed_entry_points, load_plugins
+    from crmkit.plugins.manager import load_plugins
     from crmkit.project import CONFIG_FILE, load_settings, write_plugin_list
 
     folder = _project_folder(required=True)
@@ -313,8 +315,8 @@ def disable_plugin(names: tuple[str, ...]) -> None:
     one first, or both at once (plugins that require each other).
     """
     from crmkit.errors import PluginError
+    from crmkit.plugins import installed_entry_points
     from crmkit.plugins.dependencies import dependents
-    from crmkit.plugins.manager import installed_entry_points
     from crmkit.project import load_settings, write_plugin_list
 
     folder = _project_folder(required=True)

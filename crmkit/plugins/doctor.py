@@ -14,19 +14,14 @@ from typing import Any
 import attrs
 
 from crmkit.errors import CrmkitError, PluginError
+from crmkit.plugins import installed_entry_points
 from crmkit.plugins.dependencies import (
     dependents,
     plugin_dependencies,
     providers,
     required_closure,
 )
-from crmkit.plugins.manager import (
-    LoadResult,
-    PluginInfo,
-    collect,
-    installed_entry_points,
-    load_plugins,
-)
+from crmkit.plugins.manager import LoadResult, PluginInfo, collect, load_plugins
 
 CORE_BRANCH = "crmkit"
 

@@ -12,7 +12,7 @@ import difflib
 import inspect
 import os
 from collections.abc import Callable, Iterable, Sequence
-from importlib.metadata import EntryPoint, entry_points
+from importlib.metadata import EntryPoint
 from typing import Any
 
 import attrs
@@ -22,7 +22,7 @@ from packaging.version import Version
 
 from crmkit import __version__
 from crmkit.errors import PluginError
-from crmkit.plugins import ENTRY_POINT_GROUP, hookspecs
+from crmkit.plugins import hookspecs, installed_entry_points
 from crmkit.plugins.dependencies import (
     PluginDependency,
     dependency_order,
@@ -91,11 +91,6 @@ def _env_list(name: str) -> list[str] | None:
     if raw is None:
         return None
     return [p.strip() for p in raw.split(",") if p.strip()]
-
-
-def installed_entry_points() -> list[EntryPoint]:
-    """Entry points of installed plugins, sorted by name (the order never matters)."""
-    return sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name)
 
 
 def _crmkit_requirement(ep: EntryPoint) -> str | None:

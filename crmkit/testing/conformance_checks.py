@@ -17,7 +17,8 @@ import crmkit
 from crmkit import builtin
 from crmkit.entities.types import EntityType
 from crmkit.errors import CrmkitError
-from crmkit.plugins.manager import collect, installed_entry_points, load_plugins
+from crmkit.plugins import installed_entry_points
+from crmkit.plugins.manager import collect, load_plugins
 
 Found = list[tuple[str, str]]
 HOOKS_DOC = "the hooks reference (docs/reference/hooks.md)"

@@ -5,6 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+import pytest
+
+# Only the fake plugins each test installs count; the built-in ones are hidden.
+pytestmark = pytest.mark.usefixtures("only_plugins_installed_here")
+
 if TYPE_CHECKING:
     from tests.cli.conftest import Cli
 

@@ -14,6 +14,9 @@ from crmkit.testing.plugin_site import COMPATIBLE, PluginSite
 if TYPE_CHECKING:
     from tests.cli.conftest import Cli
 
+# Only the fake plugins each test installs count; the built-in ones are hidden.
+pytestmark = pytest.mark.usefixtures("only_plugins_installed_here")
+
 GOOD = "def crmkit_register_event_types():\n    return []\n"
 NEEDS_SALES = [*COMPATIBLE, "crmkit-sales>=0.1,<0.2"]
 
