@@ -124,6 +124,42 @@ class UnitOfWork:
         self.events.append(event)
         return event
 
+    def record_activity(
+        self,
+        name: str,
+        payload: Mapping[str, Any] | None = None,
+        *,
+        contact_id: str | None,
+        summary: str,
+        channel: str = "system",
+        direction: str = "internal",
+    ) -> Event:
+        """Raise event ``name`` about a contact and put the same fact on their timeline.
+
+        What a plugin does about a person (a deal won, a ticket answered) belongs
+        on the event bus and on that person's timeline, stored together with the
+        change or not at all. With ``contact_id`` an interaction is logged in this
+        unit of work: kind = the event name without its namespace (``deal.won``
+        for ``sales.deal.won``), source = the namespace (``sales``), the given
+        ``channel`` and ``direction``, and the event payload. Logging asks the
+        privacy policy for a write about the person, so an erased or restricted
+        person is refused (:class:`~crmkit.errors.PolicyDenied`). Without a
+        contact only the event is raised.
+        """
+        data = to_jsonable(dict(payload or {}))
+        if contact_id is not None:
+            namespace, _, kind = name.partition(".")
+            self.interactions.log(
+                contact_id,
+                channel=channel,
+                direction=direction,
+                kind=kind or name,
+                summary=summary,
+                payload=data,
+                source=namespace,
+            )
+        return self.raise_event(name, data, subject_id=contact_id)
+
     @property
     def contacts(self) -> Contacts:
         from crmkit.contacts import Contacts
