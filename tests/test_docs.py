@@ -47,6 +47,9 @@ RUN_MARKER = "<!-- test: run -->"
 RUNNABLE_PAGES = sorted(
     [*DOCS.glob("tutorial/*.md"), *DOCS.glob("howto/*.md"), ROOT / "README.md"]
 )
+# Each built-in plugin's README runs when that plugin is installed (the quick start
+# installs them all).
+PLUGIN_PAGES = sorted(ROOT.glob("plugins/*/README.md"))
 # Pages whose examples need the loyalty plugin installed.
 NEEDS_LOYALTY = {"write-a-plugin.md"}
 ENV_VARS = (
@@ -272,6 +275,21 @@ def test_page_examples_run(
         assert ran > 0, f"{page}: no block is marked {RUN_MARKER}"
 
 
+@pytest.mark.parametrize("page", PLUGIN_PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_plugin_readme_examples_run(
+    page: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    clean_env: None,
+) -> None:
+    pytest.importorskip(f"crmkit_{page.parent.name}", reason="the plugin is not installed")
+    work = tmp_path / "you"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    assert run_page(page, work, capsys, monkeypatch) > 0, f"{page}: nothing marked {RUN_MARKER}"
+
+
 def test_tutorial_has_runnable_cli_transcripts() -> None:
     (page,) = DOCS.glob("tutorial/first-crm.md")
     console = [b for b in blocks(page) if b.lang == "console" and b.runnable]
@@ -492,7 +510,7 @@ def test_readme_quick_start_is_the_two_commands() -> None:
     quick = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
     (block,) = [b.body for b in blocks(ROOT / "README.md") if b.body.strip() in quick]
     assert block.strip().splitlines() == [
-        "python3 -m venv .venv && .venv/bin/pip install -e '.[test]' && "
+        "python3 -m venv .venv && .venv/bin/pip install -e '.[test]' -e ./plugins/sales && "
         ".venv/bin/crmkit demo demo-crm",
         ".venv/bin/python -m pytest",
     ]

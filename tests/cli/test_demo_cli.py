@@ -9,6 +9,9 @@ import pytest
 import crmkit
 from crmkit.cli import main
 
+# These check the core's demo; each built-in plugin's tests check what it adds.
+pytestmark = pytest.mark.usefixtures("only_plugins_installed_here")
+
 
 def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
     try:
