@@ -2,7 +2,8 @@
 
 ``crmkit.open(url_or_project)`` gives a :class:`CRM`. Plugin authors use
 ``crmkit.entity``, ``crmkit.field``, ``crmkit.Entity``, ``crmkit.EventType``,
-``crmkit.ViewSection`` and ``crmkit.hookimpl``.
+``crmkit.ViewSection``, ``crmkit.SegmentCondition``, ``crmkit.OutboundChannel``,
+``crmkit.OutboundMessage`` and ``crmkit.hookimpl``.
 
 Heavy parts (SQLAlchemy, the CRM itself) are imported on first use, so that
 importing crmkit, or running ``crmkit --help``, stays fast.
@@ -23,7 +24,10 @@ if TYPE_CHECKING:
     from crmkit.events import Event as Event
     from crmkit.events import EventType as EventType
     from crmkit.migrations.runner import MigrationBranch as MigrationBranch
+    from crmkit.outbound import OutboundChannel as OutboundChannel
+    from crmkit.outbound import OutboundMessage as OutboundMessage
     from crmkit.plugins.hookspecs import hookimpl as hookimpl
+    from crmkit.segments import SegmentCondition as SegmentCondition
     from crmkit.view import CustomerView as CustomerView
     from crmkit.view import ViewSection as ViewSection
 
@@ -37,6 +41,9 @@ _LAZY = {
     "EventType": "crmkit.events",
     "MigrationBranch": "crmkit.migrations.runner",
     "hookimpl": "crmkit.plugins.hookspecs",
+    "OutboundChannel": "crmkit.outbound",
+    "OutboundMessage": "crmkit.outbound",
+    "SegmentCondition": "crmkit.segments",
     "CustomerView": "crmkit.view",
     "ViewSection": "crmkit.view",
 }

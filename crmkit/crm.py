@@ -28,6 +28,7 @@ from crmkit.events.model import EventType
 from crmkit.interactions import Interactions, latest_interactions
 from crmkit.migrations.runner import MigrationBranch
 from crmkit.organizations import Organizations
+from crmkit.outbound import OutboundChannel
 from crmkit.plugins.manager import CORE_PLUGIN, LoadResult, PluginInfo, collect, load_plugins
 from crmkit.privacy.config import parse_privacy
 from crmkit.privacy.facade import Privacy
@@ -35,8 +36,9 @@ from crmkit.privacy.model import Channel, Purpose
 from crmkit.privacy.policy import Policy, core_rules
 from crmkit.privacy.processing import ReadCheck
 from crmkit.project import CONFIG_FILE, Settings, load_settings
+from crmkit.segments import SegmentCondition
 from crmkit.storage.base import StorageBackend, StorageReader
-from crmkit.storage.query import Cond, Query, fields_in, order_fields
+from crmkit.storage.query import Cond, Query, check_filter, fields_in, order_fields
 from crmkit.uow import UnitOfWork
 from crmkit.validation import RecordRules
 from crmkit.view import CustomerView, Membership, ViewSection
@@ -206,12 +208,72 @@ class CRM:
         return rules
 
     def check_query(self, entity: str, query: Query) -> None:
-        """Refuse filters or orderings on fields the entity type does not have."""
+        """Refuse filters or orderings on fields the entity type does not have.
+
+        Filters are checked through :func:`crmkit.storage.query.check_filter`: keys
+        of dict fields, ``has`` on lists and the entity types and links of
+        ``Related`` filters too.
+        """
         etype = self.entity_type(entity)
         names = set(etype.field_names)
         used = fields_in(query.where) | {n for n, _ in order_fields(query.order_by)}
         for name in sorted(used - names):
             raise ValidationError(entity, name, "no such field to filter or sort by")
+        check_filter(self._entity_types, entity, query.where)
+
+    # -- what plugins offer to others -----------------------------------------
+    def segment_conditions(self) -> dict[str, SegmentCondition]:
+        """Every named condition on contacts the loaded plugins offer, by name.
+
+        Collected from the ``crmkit_segment_conditions`` hook on each call; two
+        plugins offering one name is a :class:`PluginError` naming both.
+        """
+        found: dict[str, SegmentCondition] = {}
+        owners: dict[str, str] = {}
+        for plugin, items in collect(self.pm, "crmkit_segment_conditions"):
+            for item in items:
+                if not isinstance(item, SegmentCondition):
+                    raise PluginError(
+                        f"plugin {plugin}: crmkit_segment_conditions must return "
+                        "crmkit.SegmentCondition objects"
+                    )
+                if item.name in found:
+                    raise PluginError(
+                        f"segment condition {item.name!r} is offered by both "
+                        f"{owners[item.name]} and {plugin}; rename one"
+                    )
+                found[item.name], owners[item.name] = item, plugin
+        return found
+
+    def outbound_channels(self) -> dict[str, OutboundChannel]:
+        """Every adapter the loaded plugins deliver messages with, by adapter name.
+
+        Collected from the ``crmkit_outbound_channels`` hook on each call; an
+        adapter on an unregistered consent channel, or two with one name, is a
+        :class:`PluginError` naming the plugins.
+        """
+        found: dict[str, OutboundChannel] = {}
+        owners: dict[str, str] = {}
+        known = self.privacy.channels
+        for plugin, items in collect(self.pm, "crmkit_outbound_channels", crm=self):
+            for item in items:
+                if not isinstance(item, OutboundChannel):
+                    raise PluginError(
+                        f"plugin {plugin}: crmkit_outbound_channels must return adapters "
+                        "with name, channel and send(message) (crmkit.OutboundChannel)"
+                    )
+                if item.channel not in known:
+                    raise PluginError(
+                        f"plugin {plugin}: outbound adapter {item.name!r} delivers on "
+                        f"unknown channel {item.channel!r}; use one of {', '.join(sorted(known))}"
+                    )
+                if item.name in found:
+                    raise PluginError(
+                        f"outbound adapter {item.name!r} is offered by both "
+                        f"{owners[item.name]} and {plugin}; rename one"
+                    )
+                found[item.name], owners[item.name] = item, plugin
+        return found
 
     # -- plugins ----------------------------------------------------------
     @property

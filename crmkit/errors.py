@@ -81,6 +81,18 @@ class PolicyDenied(CrmkitError):
         super().__init__(f"denied by privacy policy ({rule}): {reason}")
 
 
+class DeliveryError(CrmkitError):
+    """An outbound channel could not deliver a message.
+
+    ``permanent`` tells the sender whether trying again can help: a refused
+    address is permanent, a server that cannot be reached is not.
+    """
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        self.permanent = permanent
+        super().__init__(message)
+
+
 class EventError(CrmkitError):
     """An event name is not registered, or a subscriber pattern is malformed."""
 

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import inspect
 import io
 import re
@@ -23,7 +24,7 @@ from crmkit.cli import main
 from crmkit.cli.project import migration_status
 from crmkit.crm import CRM
 from crmkit.entities import Contact
-from crmkit.errors import ConfigError, EventError, PluginError, ValidationError
+from crmkit.errors import ConfigError, DeliveryError, EventError, PluginError, ValidationError
 from crmkit.events import Event, EventType
 from crmkit.io.formats import SourceRow
 from crmkit.io.importer import import_contacts
@@ -33,7 +34,7 @@ from crmkit.privacy import Channel, Decision, PolicyRequest, Purpose, SubjectFac
 from crmkit.project import write_project
 from crmkit.storage.base import StorageBackend
 from crmkit.storage.memory import MemoryBackend
-from crmkit.storage.query import Cond, Query
+from crmkit.storage.query import AllOf, Cond, Filter, Not, Query, Related
 from crmkit.testing.plugin_site import PluginSite
 from crmkit.view import ViewSection
 
@@ -519,6 +520,128 @@ def test_crmkit_consent_channels() -> None:
 
     with pytest.raises(PluginError, match="plugin test: crmkit_consent_channels must return"):
         open_with(BadChannels())
+
+
+# -- reaching people -----------------------------------------------------------------
+
+
+def _bought_within(params: Mapping[str, Any]) -> Filter:
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(days=int(params.get("days", 90)))
+    return Related(
+        "interaction",
+        "contact_id",
+        AllOf((Cond("kind", "eq", "purchase"), Cond("occurred_at", "ge", since))),
+    )
+
+
+class Buyers:
+    def crmkit_segment_conditions(self) -> Sequence[crmkit.SegmentCondition]:
+        return [
+            crmkit.SegmentCondition(
+                name="test.bought_recently",
+                description="Contacts who bought something in the last N days.",
+                params_schema={
+                    "type": "object",
+                    "properties": {"days": {"type": "integer", "minimum": 1}},
+                    "additionalProperties": False,
+                },
+                build=_bought_within,
+            ),
+            crmkit.SegmentCondition(
+                name="test.tagged_vip",
+                description="Contacts tagged vip.",
+                build=lambda params: Cond("tags", "has", "vip"),
+            ),
+        ]
+
+
+class OtherBuyers:
+    def crmkit_segment_conditions(self) -> Sequence[crmkit.SegmentCondition]:
+        return [crmkit.SegmentCondition("test.bought_recently", "Same name.", _bought_within)]
+
+
+def test_crmkit_segment_conditions() -> None:
+    with open_with(Buyers()) as crm:
+        conditions = crm.segment_conditions()
+        assert sorted(conditions) == ["test.bought_recently", "test.tagged_vip"]
+        assert conditions["test.tagged_vip"].params_schema == {
+            "type": "object", "additionalProperties": False,
+        }
+        ada = crm.contacts.add(first_name="Ada", tags=["vip"])
+        grace = crm.contacts.add(first_name="Grace")
+        crm.contacts.add(first_name="Mary")
+        long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=400)
+        crm.interactions.log(grace.id, channel="in_person", kind="purchase")
+        crm.interactions.log(ada.id, channel="in_person", kind="purchase", occurred_at=long_ago)
+        crm.interactions.log(ada.id, channel="email", kind="note")
+
+        recent = conditions["test.bought_recently"].build({"days": 30})
+        assert [c.first_name for c in crm.contacts.list([recent])] == ["Grace"]
+        yearly = conditions["test.bought_recently"].build({"days": 500})
+        assert crm.contacts.count([yearly]) == 2
+        vip = conditions["test.tagged_vip"].build({})
+        assert [c.first_name for c in crm.contacts.list([vip, Not(recent)])] == ["Ada"]
+
+    with crmkit.open(
+        "memory://",
+        plugins=["test", "other"],
+        extra_plugins=[("test", Buyers()), ("other", OtherBuyers())],
+    ) as crm, pytest.raises(PluginError) as caught:
+        crm.segment_conditions()
+    assert "'test.bought_recently' is offered by both" in str(caught.value)
+    assert {"test", "other"} <= set(re.findall(r"\w+", str(caught.value)))
+
+
+@attrs.define
+class FileOutbox:
+    """Delivers messages by keeping them: what an adapter for tests does."""
+
+    name: str
+    channel: str
+    sent: list[crmkit.OutboundMessage] = attrs.field(factory=list)
+
+    def send(self, message: crmkit.OutboundMessage) -> str:
+        if message.to.endswith(".invalid"):
+            raise DeliveryError(f"{message.to}: no such address", permanent=True)
+        self.sent.append(message)
+        return f"file-{len(self.sent)}"
+
+
+class Outboxes:
+    def __init__(self, *adapters: FileOutbox) -> None:
+        self.adapters = adapters
+
+    def crmkit_outbound_channels(self, crm: CRM) -> Sequence[crmkit.OutboundChannel]:
+        return list(self.adapters)
+
+
+def test_crmkit_outbound_channels() -> None:
+    mail = FileOutbox("mail-file", "email")
+    with open_with(Outboxes(mail, FileOutbox("sms-file", "sms"))) as crm:
+        adapters = crm.outbound_channels()
+        assert {name: a.channel for name, a in adapters.items()} == {
+            "mail-file": "email", "sms-file": "sms",
+        }
+        message = crmkit.OutboundMessage(
+            message_id="m-1", contact_id="c-1", to="ada@example.com", subject="Hello",
+            body="Hi Ada", headers={"List-Unsubscribe": "<https://example.com/u>"},
+            channel="email",
+        )
+        assert adapters["mail-file"].send(message) == "file-1"
+        assert mail.sent == [message]
+        with pytest.raises(DeliveryError) as caught:
+            adapters["mail-file"].send(attrs.evolve(message, to="ada@example.invalid"))
+        assert caught.value.permanent is True
+
+    with open_with(Outboxes(FileOutbox("pigeon", "carrier-pigeon"))) as crm, pytest.raises(
+        PluginError, match="'pigeon' delivers on unknown channel 'carrier-pigeon'"
+    ):
+        crm.outbound_channels()
+    twice = Outboxes(FileOutbox("mail-file", "email"), FileOutbox("mail-file", "sms"))
+    with open_with(twice) as crm, pytest.raises(
+        PluginError, match="'mail-file' is offered by both test and test"
+    ):
+        crm.outbound_channels()
 
 
 # -- demo ------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from crmkit.io.prepare import RowBuilder
 from crmkit.privacy import Decision, Masked, PolicyRequest, SubjectFacts, audit
 from crmkit.privacy.entities import ConsentRecord, SubjectState
 from crmkit.privacy.keys import suppression_key
-from crmkit.privacy.processing import allowed_for
+from crmkit.privacy.processing import allowed_for, decisions_for
 from crmkit.privacy.suppression import suppress
 
 CUSTOM = {
@@ -425,3 +425,62 @@ def test_allowed_for_keeps_only_the_people_the_policy_allows(crm: CRM) -> None:
     assert allowed_for(crm, "analytics", everyone, actor="ann") == set()
     with crm.backend.read() as reader:
         assert allowed_for(crm, "analytics", everyone[:1], reader=reader) == {ids["plain"]}
+
+
+class NoMinors:
+    """A plugin rule: the people in ``minors`` are not written to."""
+
+    def __init__(self) -> None:
+        self.minors: set[str] = set()
+
+    def crmkit_privacy_rules(self) -> Sequence[Any]:
+        def rule(request: PolicyRequest, facts: SubjectFacts) -> Decision | None:
+            if request.action == "contact" and request.subject_id in self.minors:
+                return Decision.deny("under 18", rule="no-minors")
+            return None
+
+        return [rule]
+
+
+def test_decisions_for_says_why_each_person_is_left_out(any_url: str) -> None:
+    import datetime as dt
+
+    rule = NoMinors()
+    with crmkit.open(
+        any_url, plugins=["minors"], extra_plugins=[("minors", rule)], privacy=PRIVACY
+    ) as crm:
+        ids = {
+            name: crm.contacts.add(first_name=name).id
+            for name in ("granted", "silent", "restricted", "erased", "objected", "minor")
+        }
+        rule.minors = {ids["minor"]}
+        for name in ("granted", "restricted", "erased", "minor"):
+            crm.privacy.consent.grant(ids[name], purpose="marketing", channel="email")
+        withdraw(crm, ids["objected"], "marketing", "email")
+        set_state(crm, ids["restricted"], restricted=True)
+        set_state(crm, ids["erased"], erased_at=dt.datetime(2024, 5, 1, tzinfo=dt.UTC))
+
+        everyone = [*ids.values(), ids["granted"]]  # a repeated id is decided once
+        decisions = decisions_for(crm, "contact", everyone, purpose="marketing", channel="email")
+        by_name = {name: decisions[contact_id] for name, contact_id in ids.items()}
+        assert {name: (d.allowed, d.rule) for name, d in by_name.items()} == {
+            "granted": (True, "crmkit"),
+            "silent": (False, "crmkit.consent"),
+            "restricted": (False, "crmkit.restriction"),
+            "erased": (False, "crmkit.erasure"),
+            "objected": (False, "crmkit.consent"),
+            "minor": (False, "no-minors"),
+        }
+        assert by_name["minor"].reason == "under 18"
+        assert ids["erased"] in by_name["erased"].reason
+        assert allowed_for(
+            crm, "contact", everyone, purpose="marketing", channel="email"
+        ) == {ids["granted"]}
+
+        # An actor whose roles do not allow the action: the same refusal for everyone.
+        refused = decisions_for(crm, "contact", everyone, actor="al", purpose="marketing",
+                                channel="email")
+        assert set(refused) == set(ids.values())
+        assert {(d.allowed, d.rule) for d in refused.values()} == {(False, "crmkit.roles")}
+        assert "'al'" in next(iter(refused.values())).reason
+        assert decisions_for(crm, "contact", [], purpose="marketing", channel="email") == {}

@@ -27,7 +27,9 @@ if TYPE_CHECKING:
     from crmkit.events.model import Event, EventType
     from crmkit.io.formats import Exporter, Importer
     from crmkit.migrations.runner import MigrationBranch
+    from crmkit.outbound import OutboundChannel
     from crmkit.privacy.model import Channel, Purpose, Rule
+    from crmkit.segments import SegmentCondition
     from crmkit.storage.base import StorageBackend
     from crmkit.view import ViewSection
 
@@ -173,6 +175,35 @@ def crmkit_consent_channels() -> Sequence[Channel]:
     Called once per CRM while it opens. The core registers ``email``, ``sms``,
     ``phone``, ``post``, ``social``, ``in_person`` and ``any`` (the purpose on
     every channel).
+    """
+
+
+# -- Reaching people: called when a segment is built or a message is sent ------
+
+
+@hookspec
+def crmkit_segment_conditions() -> Sequence[SegmentCondition]:
+    """Return the named conditions on contacts this plugin offers for segments.
+
+    Called by ``crm.segment_conditions()``. Each :class:`crmkit.SegmentCondition`
+    has a name namespaced by the plugin (``"sales.open_deal"``), a one-line
+    description, the JSON Schema of its parameters, and ``build(params)``
+    returning a filter on the ``contact`` entity type, usually a
+    :class:`crmkit.storage.Related` on the plugin's own records. Two plugins
+    offering the same name is an error naming both.
+    """
+
+
+@hookspec
+def crmkit_outbound_channels(crm: CRM) -> Sequence[OutboundChannel]:
+    """Return the adapters this plugin delivers messages with (``crmkit.OutboundChannel``).
+
+    Called by ``crm.outbound_channels()``. Each adapter has a unique ``name``
+    (``"smtp"``), the registered consent ``channel`` it delivers on
+    (``"email"``), and ``send(message)`` returning the provider's message id or
+    raising :class:`crmkit.errors.DeliveryError` (``permanent`` when retrying
+    cannot help). Read the adapter's settings from ``crm.settings.plugin(name)``.
+    The core ships none.
     """
 
 

@@ -10,9 +10,10 @@ hidden or no one was erased:
 * :class:`SuppressionCheck` refuses new contacts whose email or phone belongs
   to an erased person, a batch at a time, hashing nothing when no one was
   ever erased.
-* :func:`allowed_for` narrows many people to those the policy allows for an
-  action such as ``analytics`` or ``contact``, reading their consent and
-  processing state in a few queries instead of one per person.
+* :func:`decisions_for` asks the policy about an action such as ``analytics``
+  or ``contact`` for many people, reading their consent and processing state
+  in a few queries instead of one per person; :func:`allowed_for` keeps those
+  it allows.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from crmkit.errors import ValidationError
 from crmkit.privacy.facts import SubjectFacts
 from crmkit.privacy.keys import suppression_key
 from crmkit.privacy.model import Actor, Decision, Masked, PolicyRequest
+from crmkit.privacy.policy import role_rule
 from crmkit.privacy.suppression import suppressed
 from crmkit.storage.query import Cond, Query
 
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
 CHUNK = 500  # ids per "in" filter
 EMPTY: tuple[Any, ...] = (None, "", [], {})
 READ_SENSITIVE = "read.sensitive"
+ROLES_RULE = "crmkit.roles"
 
 
 class ReadPlan:
@@ -330,25 +333,61 @@ def allowed_for(
 
     For ``analytics`` (whose ``purpose`` defaults to ``analytics``) that leaves
     out people who objected to it, are restricted or were erased; for
-    ``contact`` give ``purpose`` and ``channel``. Consent entries and
-    processing states are read for all the ids in a few ``in`` queries (on
-    ``reader``, default: committed data), then every rule, plugins' included,
-    decides per person. An actor whose roles do not allow ``action`` gets an
-    empty set; ``crm.privacy.require(action)`` says why.
+    ``contact`` give ``purpose`` and ``channel``. An actor whose roles do not
+    allow ``action`` gets an empty set; ``crm.privacy.require(action)`` says why.
+    :func:`decisions_for` gives each person's decision instead.
+    """
+    decisions = decisions_for(
+        crm, action, contact_ids, purpose=purpose, channel=channel, actor=actor, reader=reader
+    )
+    return {contact_id for contact_id, decision in decisions.items() if decision.allowed}
+
+
+def decisions_for(
+    crm: CRM,
+    action: str,
+    contact_ids: Iterable[str],
+    *,
+    purpose: str | None = None,
+    channel: str | None = None,
+    actor: str | Actor | None = None,
+    reader: StorageReader | None = None,
+) -> dict[str, Decision]:
+    """The policy's decision on ``action`` for each of ``contact_ids``, by id.
+
+    What a sender needs to say how many people were left out and why:
+    ``decision.rule`` names the rule that refused (``crmkit.consent``,
+    ``crmkit.erasure``, ``crmkit.restriction``, ``crmkit.roles`` or a plugin's)
+    and ``decision.reason`` says why in words. Consent entries and processing
+    states are read for all the ids in a few ``in`` queries (on ``reader``,
+    default: committed data), then every rule, plugins' included, decides per
+    person. ``purpose`` defaults to ``analytics`` for the ``analytics`` action;
+    for ``contact`` give ``purpose`` and ``channel``. An actor whose roles do
+    not allow ``action`` gets the same refusal for everyone, and nothing is read.
     """
     who = actor if isinstance(actor, Actor) else crm.privacy.actor(actor)
     ids = list(dict.fromkeys(contact_ids))
-    if not ids or not who.allows(action):
-        return set()
+    if not ids:
+        return {}
     if purpose is None and action == "analytics":
         purpose = "analytics"
+    if not who.allows(action):
+        # The roles rule reads no facts about the person: ask it once for everyone.
+        nobody = SubjectFacts.preloaded(
+            crm.entity_type("privacy.consent"), crm.entity_type("privacy.subject"), ids[0], (), None
+        )
+        request = PolicyRequest(who, action, None, purpose, channel, "contact")
+        refused = role_rule(request, nobody)
+        assert refused is not None  # who.allows(action) is false
+        denial = Decision(False, refused.reason, ROLES_RULE)
+        return dict.fromkeys(ids, denial)
     if reader is not None:
-        return _allowed(crm, who, action, ids, purpose, channel, reader)
+        return _decisions(crm, who, action, ids, purpose, channel, reader)
     with crm.backend.read() as committed:
-        return _allowed(crm, who, action, ids, purpose, channel, committed)
+        return _decisions(crm, who, action, ids, purpose, channel, committed)
 
 
-def _allowed(
+def _decisions(
     crm: CRM,
     who: Actor,
     action: str,
@@ -356,11 +395,11 @@ def _allowed(
     purpose: str | None,
     channel: str | None,
     reader: StorageReader,
-) -> set[str]:
+) -> dict[str, Decision]:
     consent_type = crm.entity_type("privacy.consent")
     subject_type = crm.entity_type("privacy.subject")
     policy = crm.privacy.policy
-    allowed: set[str] = set()
+    decisions: dict[str, Decision] = {}
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
         within = Cond("contact_id", "in", chunk)
@@ -378,6 +417,5 @@ def _allowed(
                 states.get(contact_id),
             )
             request = PolicyRequest(who, action, contact_id, purpose, channel, "contact")
-            if policy.decide(request, facts).allowed:
-                allowed.add(contact_id)
-    return allowed
+            decisions[contact_id] = policy.decide(request, facts)
+    return decisions

@@ -18,7 +18,9 @@ from crmkit.storage.query import (
     Filter,
     GroupKey,
     Measure,
+    Not,
     Query,
+    Related,
     where_from,
 )
 
@@ -33,7 +35,9 @@ __all__ = [
     "Filter",
     "GroupKey",
     "Measure",
+    "Not",
     "Query",
+    "Related",
     "Row",
     "StorageBackend",
     "StorageReader",

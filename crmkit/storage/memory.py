@@ -10,27 +10,99 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import attrs
 
 from crmkit.entities.types import EntityType
-from crmkit.errors import DuplicateError
+from crmkit.errors import DuplicateError, ValidationError
 from crmkit.storage.aggregates import aggregate_rows
 from crmkit.storage.base import DeliveryFailure, Row, StoredEvent
-from crmkit.storage.query import Aggregate, AllOf, AnyOf, Cond, Filter, Query, order_fields
+from crmkit.storage.query import (
+    Aggregate,
+    AllOf,
+    AnyOf,
+    Cond,
+    Filter,
+    Not,
+    Query,
+    Related,
+    order_fields,
+    split_key,
+    value_kind,
+)
 
 Table = dict[str, Row]
 
 
-def _matches(row: Row, flt: Filter) -> bool:
-    if isinstance(flt, AnyOf):
-        return any(_matches(row, f) for f in flt.filters)
-    if isinstance(flt, AllOf):
-        return all(_matches(row, f) for f in flt.filters)
-    return _cond(row.get(flt.field), flt)
+class _Matcher:
+    """Decides which rows a filter matches.
+
+    ``rows_of(entity, link)`` gives the rows of an entity type, checking it has the link.
+
+    A :class:`Related` filter is answered once per call: the link values of the
+    other type's matching records are collected into a set, then looked up per row.
+    """
+
+    def __init__(self, rows_of: Callable[[str, str], Iterable[Row]]) -> None:
+        self._rows_of = rows_of
+        self._linked: dict[int, set[Any]] = {}
+
+    def __call__(self, row: Row, flt: Filter) -> bool:
+        if isinstance(flt, AnyOf):
+            return any(self(row, f) for f in flt.filters)
+        if isinstance(flt, AllOf):
+            return all(self(row, f) for f in flt.filters)
+        if isinstance(flt, Not):
+            return not self(row, flt.filter)
+        if isinstance(flt, Related):
+            return row.get("id") in self._links(flt)
+        name, key = split_key(flt.field)
+        if key is not None:
+            return _key_cond(row.get(name), key, flt)
+        if flt.op == "has":
+            return _has(row.get(name), flt.value)
+        return _cond(row.get(name), flt)
+
+    def _links(self, flt: Related) -> set[Any]:
+        # Keyed by identity: the filter lives as long as this call, and may hold lists.
+        found = self._linked.get(id(flt))
+        if found is None:
+            where = flt.where
+            found = {
+                other.get(flt.link)
+                for other in self._rows_of(flt.entity, flt.link)
+                if where is None or self(other, where)
+            }
+            self._linked[id(flt)] = found
+        return found
+
+
+def _same_kind(value: Any, want: Any) -> bool:
+    return value_kind(value) == value_kind(want)
+
+
+def _has(value: Any, want: Any) -> bool:
+    return isinstance(value, list) and any(
+        item == want and _same_kind(item, want) for item in value
+    )
+
+
+def _key_cond(value: Any, key: str, cond: Cond) -> bool:
+    """``cond`` on the value under ``key`` of a dict field, as the SQL backend decides it."""
+    held = value.get(key) if isinstance(value, dict) else None
+    op, want = cond.op, cond.value
+    if op in ("eq", "ne", "isnull") and (op == "isnull" or want is None):
+        return _cond(held, cond)
+    if want is None:
+        return False  # ordering against no value matches nothing, as in SQL
+    if op in ("contains", "startswith"):
+        return _cond(held if isinstance(held, str) else None, cond)
+    if op == "in":
+        return any(held == item and _same_kind(held, item) for item in list(want))
+    return _cond(held if _same_kind(held, want) else None, cond)
 
 
 def _cond(value: Any, cond: Cond) -> bool:
@@ -84,6 +156,19 @@ class MemoryTransaction:
             self._tables[name] = dict(self._backend.tables.get(name, {}))
         return self._tables[name]
 
+    def _matcher(self) -> _Matcher:
+        return _Matcher(self._rows_of)
+
+    def _rows_of(self, entity: str, link: str) -> Iterable[Row]:
+        etype = self._backend.types.get(entity)
+        if etype is None:
+            raise ValidationError(
+                entity, None, "no such entity type to look for related records in"
+            )
+        if link not in etype.field_names:
+            raise ValidationError(entity, link, "no such field to link records by")
+        return self._table(etype).values()
+
     def get(self, etype: EntityType, record_id: str) -> Row | None:
         row = self._table(etype).get(record_id)
         return copy.deepcopy(row) if row is not None else None
@@ -132,16 +217,18 @@ class MemoryTransaction:
 
     def delete_where(self, etype: EntityType, where: Filter) -> int:
         table = self._table(etype)
-        doomed = [k for k, row in table.items() if _matches(row, where)]
+        matches = self._matcher()
+        doomed = [k for k, row in table.items() if matches(row, where)]
         for key in doomed:
             del table[key]
         return len(doomed)
 
     def query(self, etype: EntityType, query: Query) -> list[Row]:
+        matches = self._matcher()
         rows = [
             r
             for r in self._table(etype).values()
-            if query.where is None or _matches(r, query.where)
+            if query.where is None or matches(r, query.where)
         ]
         keys = order_fields(query.order_by)
         if "id" not in [k for k, _ in keys]:
@@ -156,11 +243,13 @@ class MemoryTransaction:
         return [copy.deepcopy(r) for r in rows[query.offset : end]]
 
     def count(self, etype: EntityType, where: Filter | None = None) -> int:
-        return sum(1 for r in self._table(etype).values() if where is None or _matches(r, where))
+        matches = self._matcher()
+        return sum(1 for r in self._table(etype).values() if where is None or matches(r, where))
 
     def aggregate(self, etype: EntityType, aggregate: Aggregate) -> list[Row]:
         where = aggregate.where
-        rows = (r for r in self._table(etype).values() if where is None or _matches(r, where))
+        matches = self._matcher()
+        rows = (r for r in self._table(etype).values() if where is None or matches(r, where))
         return aggregate_rows(etype, aggregate, rows)
 
     def existing_values(self, etype: EntityType, field: str, values: Sequence[Any]) -> set[Any]:
@@ -239,9 +328,12 @@ class MemoryBackend:
         self.tables: dict[str, Table] = {}
         self.outbox: list[StoredEvent] = []
         self.failures: dict[str, DeliveryFailure] = {}
+        self.types: dict[str, EntityType] = {}
+        """The entity types this storage was prepared for, by name."""
         self._lock = threading.RLock()
 
     def prepare(self, entity_types: Sequence[EntityType], migrations: Sequence[Any]) -> None:
+        self.types = {etype.name: etype for etype in entity_types}
         for etype in entity_types:
             self.tables.setdefault(etype.table_name, {})
 

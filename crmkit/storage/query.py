@@ -6,20 +6,38 @@ statements (or Python predicates for the in-memory backend).
 
 from __future__ import annotations
 
+import decimal
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
-Op = Literal["eq", "ne", "lt", "le", "gt", "ge", "in", "contains", "startswith", "isnull"]
+from crmkit.errors import ValidationError
+
+if TYPE_CHECKING:
+    from crmkit.entities.types import EntityType
+
+Op = Literal[
+    "eq", "ne", "lt", "le", "gt", "ge", "in", "contains", "startswith", "isnull", "has"
+]
 OPS: tuple[str, ...] = (
-    "eq", "ne", "lt", "le", "gt", "ge", "in", "contains", "startswith", "isnull",
+    "eq", "ne", "lt", "le", "gt", "ge", "in", "contains", "startswith", "isnull", "has",
 )
+KEY_OPS: tuple[str, ...] = OPS[:-1]
+"""The operators a key inside a dict field takes (``custom.tier``): all but ``has``."""
 
 
 @attrs.frozen
 class Cond:
-    """``field op value``; ``contains`` and ``startswith`` ignore case."""
+    """``field op value``; ``contains`` and ``startswith`` ignore case.
+
+    ``has`` is true when a list field holds ``value`` as one of its elements.
+    ``field`` may name a key inside a dict field as ``<field>.<key>``
+    (``custom.tier``): the key's value is compared when it is of the value's
+    kind (text with a string, a number with an int, float or Decimal, a flag
+    with a bool) and counts as no value otherwise; ``isnull`` is true when the
+    key is missing or holds JSON null.
+    """
 
     field: str
     op: Op
@@ -44,7 +62,53 @@ class AllOf:
     filters: tuple[Filter, ...]
 
 
-Filter = Cond | AnyOf | AllOf
+@attrs.frozen
+class Not:
+    """True exactly when its filter is not: a record with no value in a compared field
+    is matched by ``Not(Cond(...))``, since it is not matched by the condition."""
+
+    filter: Filter
+
+
+@attrs.frozen
+class Related:
+    """True when some record of entity type ``entity`` links here and matches ``where``.
+
+    ``link`` is the field of ``entity`` holding this record's ``id`` (for contacts
+    with a recent purchase: ``Related("interaction", "contact_id", ...)``);
+    ``where`` is a filter on ``entity``'s own fields (``None``: any linked record).
+    """
+
+    entity: str
+    link: str
+    where: Filter | None = None
+
+
+Filter = Cond | AnyOf | AllOf | Not | Related
+
+JSON_KINDS_OF_VALUES = ("string", "number", "boolean")
+
+
+def value_kind(value: Any) -> str | None:
+    """The JSON kind a filter value compares as: string, number, boolean or null.
+
+    ``None`` for a value no JSON element can equal (a date, a list, ...).
+    """
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float | decimal.Decimal):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return None
+
+
+def split_key(name: str) -> tuple[str, str | None]:
+    """``"custom.tier"`` → ``("custom", "tier")``; a plain field name → ``(name, None)``."""
+    field, dot, key = name.partition(".")
+    return (field, key) if dot else (name, None)
 
 
 @attrs.frozen
@@ -164,15 +228,105 @@ def where_from(filters: Mapping[str, Any] | Iterable[Filter] | None) -> Filter |
 
 
 def fields_in(flt: Filter | None) -> set[str]:
-    """Every field name a filter mentions (to check them against the entity type)."""
-    if flt is None:
+    """Every field of the filtered entity type a filter mentions (to check them).
+
+    A key inside a dict field counts as that field; the fields a :class:`Related`
+    filter names belong to its other entity type and are not included.
+    """
+    if flt is None or isinstance(flt, Related):
         return set()
     if isinstance(flt, Cond):
-        return {flt.field}
+        return {split_key(flt.field)[0]}
+    if isinstance(flt, Not):
+        return fields_in(flt.filter)
     out: set[str] = set()
     for sub in flt.filters:
         out |= fields_in(sub)
     return out
+
+
+def check_filter(types: Mapping[str, EntityType], entity: str, flt: Filter | None) -> None:
+    """Refuse a filter on ``entity`` that names what its entity types do not have.
+
+    Unknown fields, keys of fields that are not dicts, ``has`` on a field that is
+    not a list, values no JSON element can equal, and :class:`Related` filters
+    naming an unknown entity type or link field each raise
+    :class:`~crmkit.errors.ValidationError` naming the entity type and the field.
+    """
+    if flt is None:
+        return
+    etype = types[entity]
+    if isinstance(flt, Related):
+        _check_related(types, entity, flt)
+    elif isinstance(flt, Not):
+        check_filter(types, entity, flt.filter)
+    elif isinstance(flt, Cond):
+        _check_cond(etype, flt)
+    else:
+        for sub in flt.filters:
+            check_filter(types, entity, sub)
+
+
+def _check_related(types: Mapping[str, EntityType], entity: str, flt: Related) -> None:
+    if flt.entity not in types:
+        raise ValidationError(
+            entity,
+            None,
+            f"no entity type {flt.entity!r} to look for related records in; use one of "
+            f"{', '.join(sorted(types))}",
+        )
+    if flt.link not in types[flt.entity].field_names:
+        raise ValidationError(
+            flt.entity, flt.link, f"no such field to link {entity} records by"
+        )
+    check_filter(types, flt.entity, flt.where)
+
+
+def _check_cond(etype: EntityType, cond: Cond) -> None:
+    name, key = split_key(cond.field)
+    if name not in etype.field_names:
+        raise ValidationError(etype.name, name, "no such field to filter or sort by")
+    kind = etype.field(name).kind
+    if key is not None:
+        if kind != "dict":
+            raise ValidationError(
+                etype.name, cond.field,
+                f"{name!r} holds {kind} values, not keys; filter on {name!r} itself",
+            )
+        if not key or '"' in key:
+            raise ValidationError(
+                etype.name, cond.field, "name a key without quotes after the dot"
+            )
+        if cond.op == "has":
+            raise ValidationError(
+                etype.name, cond.field, "'has' looks in list fields; use 'eq' on a key"
+            )
+        if cond.op in ("lt", "le", "gt", "ge", "contains", "startswith") and cond.value is None:
+            raise ValidationError(
+                etype.name, cond.field, f"'{cond.op}' needs a value; use 'isnull' for none"
+            )
+        if cond.op == "in" and any(v is None for v in cond.value):
+            raise ValidationError(
+                etype.name, cond.field, "'in' takes values; use 'isnull' for a missing key"
+            )
+        values = list(cond.value) if cond.op == "in" else [cond.value]
+        if cond.op not in ("isnull", "contains", "startswith") and any(
+            value_kind(v) is None for v in values
+        ):
+            raise ValidationError(
+                etype.name, cond.field,
+                "a key compares with text, a number or true/false; convert the value",
+            )
+    elif cond.op == "has":
+        if kind != "list":
+            raise ValidationError(
+                etype.name, name, f"'has' looks in list fields and this one is {kind}"
+            )
+        if value_kind(cond.value) in (None, "null"):
+            raise ValidationError(
+                etype.name, name, "'has' looks for text, a number or true/false; "
+                "convert the value",
+            )
 
 
 def order_fields(order_by: Sequence[str]) -> list[tuple[str, bool]]:

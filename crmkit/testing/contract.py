@@ -45,7 +45,18 @@ from crmkit.errors import DuplicateError, ValidationError
 from crmkit.ids import new_id
 from crmkit.migrations.runner import MigrationBranch
 from crmkit.storage.base import DeliveryFailure, Row, StorageBackend, StoredEvent
-from crmkit.storage.query import Aggregate, AllOf, AnyOf, Cond, Filter, GroupKey, Measure, Query
+from crmkit.storage.query import (
+    Aggregate,
+    AllOf,
+    AnyOf,
+    Cond,
+    Filter,
+    GroupKey,
+    Measure,
+    Not,
+    Query,
+    Related,
+)
 
 CONTRACT_PLUGIN = "crmkit-contract"
 UTC = dt.UTC
@@ -149,6 +160,65 @@ FILTER_CASES: tuple[tuple[str, Filter, str], ...] = (
             Cond("name", "isnull", True),
         )),
         "af",
+    ),
+    ("Not keeps records with no value", Not(Cond("rank", "gt", 2)), "bcdf"),
+    (
+        "Not of an AnyOf with an unknown part",
+        Not(AnyOf((Cond("rank", "gt", 2), Cond("active", "eq", True)))),
+        "bcf",
+    ),
+    ("Not of contains", Not(Cond("name", "contains", "ada")), "cdef"),
+    ("Not of Not", Not(Not(Cond("active", "eq", False))), "be"),
+)
+
+# Records with lists and dicts, added in this order (ids sort g..k), for ``has``
+# and for keys inside a dict field.
+JSON_SAMPLE: tuple[dict[str, Any], ...] = (
+    {"code": "g", "tags": ["vip", "early"], "data": {"tier": "gold", "level": 3, "ok": True}},
+    {"code": "h", "tags": ["early"], "data": {"tier": "silver", "level": 1.5, "ok": False}},
+    {"code": "i", "tags": ["1"], "data": {"tier": None, "level": "3"}},
+    {"code": "j", "tags": [], "data": {"tier": "Gold Plus", "ok": 1}},
+    {"code": "k"},
+)
+
+JSON_FILTER_CASES: tuple[tuple[str, Filter, str], ...] = (
+    ("has", Cond("tags", "has", "vip"), "g"),
+    ("has is exact", Cond("tags", "has", "VIP"), ""),
+    ("has in several", Cond("tags", "has", "early"), "gh"),
+    ("has a number is not its text", Cond("tags", "has", 1), ""),
+    ("has text that reads as a number", Cond("tags", "has", "1"), "i"),
+    ("Not has", Not(Cond("tags", "has", "early")), "ijk"),
+    ("key eq", Cond("data.tier", "eq", "gold"), "g"),
+    ("key ne keeps records without the key", Cond("data.tier", "ne", "gold"), "hijk"),
+    ("key eq None: missing or null", Cond("data.tier", "eq", None), "ik"),
+    ("key ne None", Cond("data.tier", "ne", None), "ghj"),
+    ("key isnull", Cond("data.tier", "isnull", True), "ik"),
+    ("key isnull False", Cond("data.tier", "isnull", False), "ghj"),
+    ("key in", Cond("data.tier", "in", ["gold", "silver", "bronze"]), "gh"),
+    ("key in nothing", Cond("data.tier", "in", []), ""),
+    ("key startswith ignores case", Cond("data.tier", "startswith", "GOLD"), "gj"),
+    ("key contains", Cond("data.tier", "contains", "plus"), "j"),
+    ("key contains skips numbers", Cond("data.level", "contains", "3"), "i"),
+    ("key eq number is not its text", Cond("data.level", "eq", 3), "g"),
+    ("key eq text is not its number", Cond("data.level", "eq", "3"), "i"),
+    ("key gt int", Cond("data.level", "gt", 1), "gh"),
+    ("key lt Decimal", Cond("data.level", "lt", decimal.Decimal("2")), "h"),
+    ("key ge float", Cond("data.level", "ge", 1.5), "gh"),
+    ("key in mixed kinds", Cond("data.level", "in", [3, "3"]), "gi"),
+    ("key eq True is not 1", Cond("data.ok", "eq", True), "g"),
+    ("key eq False", Cond("data.ok", "eq", False), "h"),
+    ("key eq 1 is not True", Cond("data.ok", "eq", 1), "j"),
+    ("key ne True", Cond("data.ok", "ne", True), "hijk"),
+    ("Not key gt", Not(Cond("data.level", "gt", 1)), "ijk"),
+    (
+        "Not of AnyOf over keys",
+        Not(AnyOf((Cond("data.tier", "eq", "gold"), Cond("data.ok", "eq", False)))),
+        "ijk",
+    ),
+    (
+        "has and key together",
+        AllOf((Cond("tags", "has", "early"), Cond("data.level", "lt", 2))),
+        "h",
     ),
 )
 
@@ -344,6 +414,88 @@ class BackendContract:
                 if (got, count) != (expected, len(expected)):
                     wrong[label] = f"expected {expected!r}, got {got!r} and count {count}"
         assert wrong == {}
+
+    def test_query_filters_lists_and_keys_inside_dicts(
+        self, backend: StorageBackend, rtype: EntityType
+    ) -> None:
+        with backend.begin() as tx:
+            for values in JSON_SAMPLE:
+                tx.add(rtype, _row(rtype, **values))
+        wrong: dict[str, str] = {}
+        with backend.read() as reader:
+            for label, where, expected in JSON_FILTER_CASES:
+                got = _codes(reader.query(rtype, Query(where)))
+                count = reader.count(rtype, where)
+                if (got, count) != (expected, len(expected)):
+                    wrong[label] = f"expected {expected!r}, got {got!r} and count {count}"
+        assert wrong == {}
+
+    @pytest.fixture
+    def linked(self, backend: StorageBackend, rtype: EntityType, sample: list[Row]) -> list[Row]:
+        """SAMPLE plus x, y (linking to a by ``name``), z (to c) and w (to x)."""
+        a, c = sample[0]["id"], sample[2]["id"]
+        x = _row(rtype, code="x", name=a, rank=7)
+        rows = [x, _row(rtype, code="y", name=a, rank=1), _row(rtype, code="z", name=c, rank=2)]
+        rows.append(_row(rtype, code="w", name=x["id"], rank=0))
+        with backend.begin() as tx:
+            tx.add_many(rtype, rows)
+        return [*sample, *rows]
+
+    def test_related_filters_look_at_the_linking_records(
+        self, backend: StorageBackend, rtype: EntityType, linked: list[Row]
+    ) -> None:
+        entity = "contract.record"
+        cases: tuple[tuple[str, Filter, str], ...] = (
+            ("any linking record", Related(entity, "name"), "acx"),
+            ("a linking record that matches", Related(entity, "name", Cond("rank", "gt", 5)), "a"),
+            ("none matches", Related(entity, "name", Cond("rank", "gt", 50)), ""),
+            ("Not Related", Not(Related(entity, "name", Cond("rank", "ge", 2))), "bdefxyzw"),
+            ("nested", Related(entity, "name", Related(entity, "name")), "a"),
+            (
+                "with the record's own fields",
+                AllOf((Related(entity, "name"), Cond("active", "eq", True))),
+                "a",
+            ),
+        )
+        wrong: dict[str, str] = {}
+        with backend.read() as reader:
+            for label, where, expected in cases:
+                got = _codes(reader.query(rtype, Query(where)))
+                count = reader.count(rtype, where)
+                if (got, count) != (expected, len(expected)):
+                    wrong[label] = f"expected {expected!r}, got {got!r} and count {count}"
+            grouped = reader.aggregate(
+                rtype, Aggregate(Related(entity, "name"), (GroupKey("active"),))
+            )
+        assert wrong == {}
+        assert grouped == [{"active": None, "count": 2}, {"active": True, "count": 1}]
+
+    def test_related_filters_see_the_transactions_own_writes_and_delete(
+        self, backend: StorageBackend, rtype: EntityType, linked: list[Row]
+    ) -> None:
+        wanted = Related("contract.record", "name", Cond("code", "eq", "v"))
+        with backend.begin() as tx:
+            tx.add(rtype, _row(rtype, code="v", name=linked[4]["id"]))
+            assert _codes(tx.query(rtype, Query(wanted))) == "e"
+            assert tx.delete_where(rtype, Not(Related("contract.record", "name"))) == 7
+        with backend.read() as reader:
+            assert _codes(reader.query(rtype, Query())) == "acex"
+
+    @pytest.mark.parametrize(
+        ("where", "entity", "field"),
+        [
+            (Related("contract.nothing", "name"), "contract.nothing", None),
+            (Related("contract.record", "nope"), "contract.record", "nope"),
+        ],
+        ids=["unknown entity type", "unknown link field"],
+    )
+    def test_related_filters_refuse_unknown_types_and_links(
+        self, backend: StorageBackend, rtype: EntityType, sample: list[Row],
+        where: Filter, entity: str, field: str | None,
+    ) -> None:
+        with pytest.raises(ValidationError) as caught, backend.read() as reader:
+            reader.query(rtype, Query(where))
+        assert (caught.value.entity, caught.value.field) == (entity, field)
 
     def test_query_order_puts_empty_values_lowest(
         self, backend: StorageBackend, rtype: EntityType, sample: list[Row]

@@ -30,9 +30,20 @@ from crmkit.entities.types import EntityType
 from crmkit.errors import DatabaseError
 from crmkit.storage.aggregates import check_aggregate, sort_groups
 from crmkit.storage.base import Row
-from crmkit.storage.query import Aggregate, AllOf, AnyOf, Cond, Filter, Query
+from crmkit.storage.query import (
+    Aggregate,
+    AllOf,
+    AnyOf,
+    Cond,
+    Filter,
+    Not,
+    Query,
+    Related,
+    split_key,
+    value_kind,
+)
 from crmkit.storage.sql.aggregates import Output, aggregate_select
-from crmkit.storage.sql.filters import order_clauses, to_sql
+from crmkit.storage.sql.filters import KIND_TYPES, order_clauses, related_table, to_sql
 from crmkit.storage.sql.types import UTCDateTime
 
 TEXT_MATCH_OPS = frozenset({"contains", "startswith"})
@@ -111,11 +122,17 @@ class PreparedAggregate(Prepared):
 
 
 def _shape(flt: Filter | None, values: list[Any]) -> Hashable:
-    """A hashable description of ``flt`` without its bound values, which go to ``values``."""
+    """A hashable description of ``flt`` without its bound values, which go to ``values``.
+
+    Keys inside dict fields and ``has`` bind each value as its JSON kind, so the
+    kinds are part of the shape; so are the entity types and links of
+    :class:`Related` filters.
+    """
     if flt is None:
         return None
     if isinstance(flt, Cond):
         op, value = flt.op, flt.value
+        typed = op == "has" or split_key(flt.field)[1] is not None
         if op in TEXT_MATCH_OPS:
             return (flt.field, op, "text", str(value))
         if op == "isnull" or value is None:
@@ -123,9 +140,15 @@ def _shape(flt: Filter | None, values: list[Any]) -> Hashable:
         if op == "in":
             items = list(value)
             values.extend(items)
+            if typed:
+                return (flt.field, op, tuple(value_kind(v) for v in items))
             return (flt.field, op, len(items))
         values.append(value)
-        return (flt.field, op)
+        return (flt.field, op, value_kind(value)) if typed else (flt.field, op)
+    if isinstance(flt, Not):
+        return ("not", _shape(flt.filter, values))
+    if isinstance(flt, Related):
+        return ("related", flt.entity, flt.link, _shape(flt.where, values))
     kind = "any" if isinstance(flt, AnyOf) else "all"
     return (kind, tuple(_shape(f, values) for f in flt.filters))
 
@@ -136,16 +159,24 @@ def _template(table: Table, flt: Filter, binds: list[str]) -> Filter:
         op, value = flt.op, flt.value
         if op in TEXT_MATCH_OPS or op == "isnull" or value is None:
             return flt
-        col_type = table.c[flt.field].type
+        typed = op == "has" or split_key(flt.field)[1] is not None
 
-        def bind() -> BindParameter[Any]:
+        def bind(item: Any) -> BindParameter[Any]:
             name = f"p{len(binds)}"
             binds.append(name)
+            col_type = KIND_TYPES[str(value_kind(item))]() if typed else table.c[flt.field].type
             return bindparam(name, value=None, type_=col_type)
 
         if op == "in":
-            return Cond(flt.field, op, [bind() for _ in list(value)])
-        return Cond(flt.field, op, bind())
+            return Cond(flt.field, op, [bind(item) for item in list(value)])
+        return Cond(flt.field, op, bind(value))
+    if isinstance(flt, Not):
+        return Not(_template(table, flt.filter, binds))
+    if isinstance(flt, Related):
+        if flt.where is None:
+            return flt
+        other = related_table(table.metadata, flt.entity)
+        return Related(flt.entity, flt.link, _template(other, flt.where, binds))
     parts = tuple(_template(table, f, binds) for f in flt.filters)
     return AnyOf(parts) if isinstance(flt, AnyOf) else AllOf(parts)
 
