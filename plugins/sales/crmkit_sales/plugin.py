@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from crmkit import CRM, EventType, MigrationBranch, ViewSection
     from crmkit.demo.load import DemoData
     from crmkit.entities import Contact
+    from crmkit.segments import SegmentCondition
 
 
 @crmkit.hookimpl
@@ -74,3 +75,10 @@ def crmkit_demo_data(crm: CRM, demo: DemoData) -> str | None:
     from crmkit_sales.demo import load_demo
 
     return load_demo(crm, demo)
+
+
+@crmkit.hookimpl
+def crmkit_segment_conditions() -> Sequence[SegmentCondition]:
+    from crmkit_sales.segment_conditions import segment_conditions
+
+    return segment_conditions()
