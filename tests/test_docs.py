@@ -510,8 +510,8 @@ def test_readme_quick_start_is_the_two_commands() -> None:
     quick = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
     (block,) = [b.body for b in blocks(ROOT / "README.md") if b.body.strip() in quick]
     assert block.strip().splitlines() == [
-        "python3 -m venv .venv && .venv/bin/pip install -e '.[test]' -e ./plugins/sales && "
-        ".venv/bin/crmkit demo demo-crm",
+        "python3 -m venv .venv && .venv/bin/pip install -e '.[test]' -e ./plugins/sales "
+        "-e ./plugins/service && .venv/bin/crmkit demo demo-crm",
         ".venv/bin/python -m pytest",
     ]
 
