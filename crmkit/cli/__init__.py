@@ -7,7 +7,6 @@ plugins' command groups are loaded only when one of them is asked for, so
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 from typing import Any
@@ -16,6 +15,7 @@ import click
 
 from crmkit import __version__
 from crmkit.cli.context import CliContext
+from crmkit.cli.lazy import load_command
 
 # name -> (module:attribute, one-line help). Each core command is its own module,
 # added exactly the way a plugin's group is added.
@@ -57,13 +57,6 @@ CORE_COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def _load(spec: str) -> click.Command:
-    module, _, attr = spec.partition(":")
-    command = getattr(importlib.import_module(module), attr)
-    assert isinstance(command, click.Command)
-    return command
-
-
 class CrmkitGroup(click.Group):
     """The root group: core commands by import path, plugin groups on demand."""
 
@@ -76,7 +69,7 @@ class CrmkitGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         spec = CORE_COMMANDS.get(cmd_name)
         if spec is not None:
-            return _load(spec[0])
+            return load_command(spec[0])
         obj = ctx.find_object(CliContext)
         if obj is None:
             # click resolves the subcommand before the root callback runs, so the

@@ -7,9 +7,9 @@ command's dependencies are paid for by that command alone.
 
 from __future__ import annotations
 
-import importlib
-
 import click
+
+from crmkit.cli.lazy import LazyGroup, load_command
 
 # name -> (module:attribute, one-line help), in the order ``crmkit sales --help`` lists them.
 SALES_COMMANDS: dict[str, tuple[str, str]] = {
@@ -38,31 +38,9 @@ SALES_COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def _load(spec: str) -> click.Command:
-    module, _, attr = spec.partition(":")
-    command = getattr(importlib.import_module(module), attr)
-    if not isinstance(command, click.Command):
-        raise TypeError(f"{spec} is not a click command")
-    return command
-
-
-class SalesGroup(click.Group):
-    """A click group whose subcommands are imported by name when asked for."""
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return list(SALES_COMMANDS)
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        spec = SALES_COMMANDS.get(cmd_name)
-        return _load(spec[0]) if spec is not None else None
-
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = [(name, help_) for name, (_, help_) in SALES_COMMANDS.items()]
-        if rows:
-            with formatter.section("Commands"):
-                formatter.write_dl(rows)
-
-
-@click.group("sales", cls=SalesGroup)
+@click.group("sales", cls=LazyGroup, commands=SALES_COMMANDS)
 def sales_group() -> None:
     """Sales: leads, deals through pipeline stages, quotes, tasks and forecasts."""
+
+
+__all__ = ["SALES_COMMANDS", "load_command", "sales_group"]

@@ -8,9 +8,9 @@ the one list of them.
 
 from __future__ import annotations
 
-import importlib
-
 import click
+
+from crmkit.cli.lazy import LazyGroup, load_command
 
 SERVICE_COMMANDS: dict[str, tuple[str, str]] = {
     "tickets": ("crmkit_service.cli.tickets:tickets_group", "Open, list, answer and work tickets."),
@@ -36,38 +36,9 @@ SERVICE_COMMANDS: dict[str, tuple[str, str]] = {
 """Command name -> (``module:attribute``, one-line help), in the order ``--help`` lists them."""
 
 
-def load_command(spec: str) -> click.Command:
-    """The click command at ``module:attribute``."""
-    module, _, attr = spec.partition(":")
-    command = getattr(importlib.import_module(module), attr)
-    if not isinstance(command, click.Command):
-        raise TypeError(f"{spec} is not a click command")
-    return command
+@click.group("service", cls=LazyGroup, commands=SERVICE_COMMANDS)
+def service_group() -> None:
+    """Service desk: tickets, email intake, SLAs, escalation, knowledge base, CSAT."""
 
 
-class ServiceGroup(click.Group):
-    """A click group whose subcommands are imported by name when asked for."""
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return list(SERVICE_COMMANDS)
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        spec = SERVICE_COMMANDS.get(cmd_name)
-        return load_command(spec[0]) if spec is not None else None
-
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = [(name, help_) for name, (_, help_) in SERVICE_COMMANDS.items()]
-        if rows:
-            with formatter.section("Commands"):
-                formatter.write_dl(rows)
-
-
-def build_service_group() -> click.Group:
-    """The ``crmkit service`` group, listing every command of :data:`SERVICE_COMMANDS`."""
-    return ServiceGroup(
-        "service",
-        help="Service desk: tickets, email intake, SLAs, escalation, knowledge base, CSAT.",
-    )
-
-
-service_group = build_service_group()
+__all__ = ["SERVICE_COMMANDS", "load_command", "service_group"]
