@@ -34,9 +34,13 @@ def _cell(value: Any) -> str:
 
 
 def echo_table(
-    rows: Sequence[Mapping[str, Any]], columns: Sequence[tuple[str, str]], *, empty: str = ""
+    rows: Sequence[Mapping[str, Any]],
+    columns: Sequence[tuple[str, str]],
+    *,
+    empty: str = "",
+    indent: int = 0,
 ) -> None:
-    """Print ``rows`` as an aligned table with ``(key, header)`` columns."""
+    """Print ``rows`` as an aligned table with ``(key, header)`` columns, ``indent`` spaces in."""
     if not rows:
         if empty:
             click.echo(empty)
@@ -50,10 +54,13 @@ def echo_table(
     def fit(text: str, width: int) -> str:
         return text if len(text) <= width else text[: width - 1] + "…"
 
-    click.echo("  ".join(h.ljust(w) for (_, h), w in zip(columns, widths, strict=True)).rstrip())
-    click.echo("  ".join("-" * w for w in widths))
+    pad = " " * indent
+    header = "  ".join(h.ljust(w) for (_, h), w in zip(columns, widths, strict=True))
+    click.echo(pad + header.rstrip())
+    click.echo(pad + "  ".join("-" * w for w in widths))
     for row in cells:
-        click.echo("  ".join(fit(c, w).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+        line = "  ".join(fit(c, w).ljust(w) for c, w in zip(row, widths, strict=True))
+        click.echo(pad + line.rstrip())
 
 
 def echo_record(record: Mapping[str, Any]) -> None:

@@ -231,34 +231,58 @@ def echo_view(view: CustomerView, *, actor: str = "you") -> None:
 
 
 def echo_section_data(data: Any) -> None:
-    """A plugin section's data: a record, a table of records, a list or a value."""
+    """A plugin section's data: a record, a table of records, a list or a value.
+
+    In a record, a nested record reads as ``key value, key value`` on its line and a
+    list of records becomes a small table under its name, so a section such as a
+    customer's open deals or tickets reads as a table, not as JSON.
+    """
     from crmkit.serialize import to_jsonable
 
     value = to_jsonable(data)
     if isinstance(value, Mapping):
-        if value:
-            echo_record({k: _flat(v) for k, v in value.items()})
-        else:
+        if not value:
             click.echo("nothing")
-    elif isinstance(value, list) and value and all(isinstance(v, Mapping) for v in value):
-        keys = list(dict.fromkeys(k for row in value for k in row))
-        echo_table(
-            [{k: _flat(row.get(k)) for k in keys} for row in value], [(k, k.upper()) for k in keys]
-        )
+            return
+        echo_record({k: _inline(v) for k, v in value.items() if not _is_rows(v)})
+        for key, rows in value.items():
+            if _is_rows(rows):
+                click.echo(f"{key}:")
+                _echo_rows(rows, indent=2)
+    elif _is_rows(value):
+        _echo_rows(value)
     elif isinstance(value, list):
         for item in value:
-            click.echo(f"- {_flat(item)}")
+            click.echo(f"- {_inline(item)}")
         if not value:
             click.echo("nothing")
     else:
-        click.echo(_flat(value))
+        click.echo(_inline(value))
 
 
-def _flat(value: Any) -> Any:
-    """Nested values as compact JSON, so one field stays on one line."""
-    if isinstance(value, Mapping) or (
-        isinstance(value, list) and any(isinstance(v, Mapping | list) for v in value)
-    ):
+def _is_rows(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(v, Mapping) for v in value)
+
+
+def _echo_rows(rows: list[Mapping[str, Any]], *, indent: int = 0) -> None:
+    keys = list(dict.fromkeys(k for row in rows for k in row))
+    echo_table(
+        [{k: _inline(row.get(k)) for k in keys} for row in rows],
+        [(k, k.upper().replace("_", " ")) for k in keys],
+        indent=indent,
+    )
+
+
+def _inline(value: Any) -> Any:
+    """A value on one line: a nested record as ``key value, ...``, deeper nesting as JSON."""
+    if isinstance(value, Mapping):
+        parts = [
+            f"{k} {_inline(v) if not isinstance(v, Mapping | list) else json.dumps(v)}"
+            for k, v in value.items()
+            if v not in (None, "", [], {})
+        ]
+        return ", ".join(parts)
+    if isinstance(value, list) and any(isinstance(v, Mapping | list) for v in value):
         return json.dumps(value, ensure_ascii=False)
     return value
 

@@ -136,7 +136,8 @@ def test_from_lead_to_won_deal(sales_project: Project) -> None:
     assert re.search(r"^won +1$", section, re.MULTILINE)
     assert re.search(r"^won_total +12,000\.00 EUR$", section, re.MULTILINE)
     assert re.search(r"^lead_score +35$", section, re.MULTILINE)
-    assert '"quote": "Q-00001v1", "status": "accepted", "total": "12,500.00 EUR"' in section
+    last_quote = r"^last_quote +quote Q-00001v1, status accepted, total 12,500\.00 EUR$"
+    assert re.search(last_quote, section, re.MULTILINE)
     assert "open_deals" not in section
     timeline = ok(sales_project, "timeline", "ada@example.com").stdout
     for kind in ("lead.converted", "deal.stage_changed", "quote.accepted", "deal.won"):

@@ -83,9 +83,10 @@ def test_the_featured_contact_has_a_service_section(demo: tuple[Path, CliResult]
     section = view.split("Service [service]", 1)[1].split("\n\n", 1)[0]
 
     assert re.search(r"^open +[1-9]", section, re.MULTILINE), section
-    assert re.search(r"^open_tickets +\[\{\"key\": \"T-\d+\"", section, re.MULTILINE), section
-    assert re.search(r"^last_feedback +\{\"ticket\": \"T-\d+\", \"csat\": [1-5]", section, re.M)
-    assert re.search(r"^last_resolved +\{\"key\": \"T-\d+\"", section, re.MULTILINE), section
+    assert re.search(r"^open_tickets:\n  KEY +SUBJECT +STATUS", section, re.MULTILINE), section
+    assert re.search(r"^  T-\d+ ", section, re.MULTILINE), section
+    assert re.search(r"^last_feedback +ticket T-\d+, csat [1-5]", section, re.MULTILINE), section
+    assert re.search(r"^last_resolved +key T-\d+", section, re.MULTILINE), section
 
 
 def test_the_same_seed_makes_the_same_desk(demo: tuple[Path, CliResult], tmp_path: Path) -> None:

@@ -141,7 +141,7 @@ def test_a_ticket_from_email_to_feedback(shell: Shell, tmp_path: Path, crmkit_cl
     section = view.split("Service [service]", 1)[1]
     assert re.search(r"^open +0$", section, re.MULTILINE)
     assert re.search(r"^resolved +1$", section, re.MULTILINE)
-    assert '"ticket": "T-1", "csat": 5, "nps": 9' in section
+    assert re.search(r"^last_feedback +ticket T-1, csat 5, nps 9", section, re.MULTILINE)
 
 
 def test_a_missed_target_is_marked_by_tick_and_shows_as_overdue(
