@@ -511,7 +511,7 @@ def test_readme_quick_start_is_the_two_commands() -> None:
     (block,) = [b.body for b in blocks(ROOT / "README.md") if b.body.strip() in quick]
     assert block.strip().splitlines() == [
         "python3 -m venv .venv && .venv/bin/pip install -e '.[test]' -e ./plugins/sales "
-        "-e ./plugins/service && .venv/bin/crmkit demo demo-crm",
+        "-e ./plugins/service -e ./plugins/campaign && .venv/bin/crmkit demo demo-crm",
         ".venv/bin/python -m pytest",
     ]
 
