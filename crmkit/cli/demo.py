@@ -51,7 +51,12 @@ def demo_command(directory: str, contacts: int, organizations: int, seed: int) -
     started = time.perf_counter()
     write_project(folder, plugins=plugins)
     try:
-        with crmkit.open(folder) as crm:
+        crm = crmkit.open(folder)
+    except BaseException:
+        _remove_project(folder)
+        raise
+    with crm:
+        try:
             data = generate(seed=seed, contacts=contacts, organizations=organizations)
             summary = load_sample_data(crm, data)
             demo = DemoData(
@@ -61,27 +66,28 @@ def demo_command(directory: str, contacts: int, organizations: int, seed: int) -
                 featured_contact=summary.featured_contact,
             )
             extras = _plugin_demo_data(crm, demo)
-            loaded = [p.name for p in crm.plugins if p.status == "loaded"]
-            elapsed = time.perf_counter() - started
-            click.echo(
-                f"Demo CRM assembled in {folder}/ (SQLite, {elapsed:.1f} s): "
-                f"{summary.contacts} contacts, {summary.organizations} organizations, "
-                f"{summary.interactions} interactions, {summary.consents} marketing opt-ins; "
-                f"plugins: {', '.join(loaded) or 'none'}."
-            )
-            for plugin, line in extras:
-                click.echo(f"  {plugin}: {line}")
-            featured = crm.contacts.get(summary.featured_contact)
-            click.echo(
-                f"\nSingle customer view of {featured.display_name} "
-                f"(crmkit --project {folder} view {featured.email}):\n"
-            )
-            echo_view(crm.view(featured.id, interactions=10))
-    except BaseException:
-        (folder / CONFIG_FILE).unlink(missing_ok=True)
-        for suffix in ("", "-wal", "-shm"):
-            (folder / f"crm.db{suffix}").unlink(missing_ok=True)
-        raise
+        except BaseException:
+            # A half-filled demo is removed; once it is filled it stays, even if
+            # printing it fails (``crmkit demo | head`` closes the pipe early).
+            crm.close()
+            _remove_project(folder)
+            raise
+        loaded = [p.name for p in crm.plugins if p.status == "loaded"]
+        elapsed = time.perf_counter() - started
+        click.echo(
+            f"Demo CRM assembled in {folder}/ (SQLite, {elapsed:.1f} s): "
+            f"{summary.contacts} contacts, {summary.organizations} organizations, "
+            f"{summary.interactions} interactions, {summary.consents} marketing opt-ins; "
+            f"plugins: {', '.join(loaded) or 'none'}."
+        )
+        for plugin, line in extras:
+            click.echo(f"  {plugin}: {line}")
+        featured = crm.contacts.get(summary.featured_contact)
+        click.echo(
+            f"\nSingle customer view of {featured.display_name} "
+            f"(crmkit --project {folder} view {featured.email}):\n"
+        )
+        echo_view(crm.view(featured.id, interactions=10))
     click.echo(f"\nNext, try (from {folder}/, or with --project {folder}):")
     for example in (
         "crmkit contacts list",
@@ -90,6 +96,15 @@ def demo_command(directory: str, contacts: int, organizations: int, seed: int) -
         "crmkit export contacts --format csv -o contacts.csv",
     ):
         click.echo(f"  {example}")
+
+
+def _remove_project(folder: Path) -> None:
+    """Remove what the demo made in ``folder``: its crmkit.toml and SQLite files."""
+    from crmkit.project import CONFIG_FILE
+
+    (folder / CONFIG_FILE).unlink(missing_ok=True)
+    for suffix in ("", "-wal", "-shm"):
+        (folder / f"crm.db{suffix}").unlink(missing_ok=True)
 
 
 def _plugin_demo_data(crm: CRM, demo: DemoData) -> list[tuple[str, str]]:

@@ -75,3 +75,35 @@ def test_demo_refuses_a_folder_with_other_files(
     assert code == 1
     assert "not empty" in err
     assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_a_demo_that_fails_while_filling_leaves_no_project(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import crmkit.demo.load
+
+    def power_cut(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("power cut")
+
+    monkeypatch.setattr(crmkit.demo.load, "load_sample_data", power_cut)
+    folder = tmp_path / "demo"
+    with pytest.raises(SystemExit):
+        main(["demo", str(folder), "--contacts", "20"])
+    assert "power cut" in capsys.readouterr().err
+    assert not (folder / "crmkit.toml").exists() and not (folder / "crm.db").exists()
+
+
+def test_a_filled_demo_stays_when_its_output_is_cut_short(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import crmkit.cli.timeline
+
+    def closed_pipe(*args: object, **kwargs: object) -> None:
+        raise BrokenPipeError("crmkit demo | head")
+
+    monkeypatch.setattr(crmkit.cli.timeline, "echo_view", closed_pipe)
+    folder = tmp_path / "demo"
+    with pytest.raises(SystemExit):
+        main(["demo", str(folder), "--contacts", "20"])
+    with crmkit.open(folder) as crm:
+        assert crm.contacts.count() == 20
