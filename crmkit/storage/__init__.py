@@ -7,6 +7,7 @@ from crmkit.storage.base import (
     StorageReader,
     StorageTransaction,
     StoredEvent,
+    check_expect,
 )
 from crmkit.storage.query import (
     AggFn,
@@ -43,5 +44,6 @@ __all__ = [
     "StorageReader",
     "StorageTransaction",
     "StoredEvent",
+    "check_expect",
     "where_from",
 ]

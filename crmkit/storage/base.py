@@ -9,13 +9,14 @@ runs against every backend.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
 from crmkit.entities.types import EntityType
+from crmkit.errors import ValidationError
 from crmkit.storage.query import Aggregate, Filter, Query
 
 Row = dict[str, Any]
@@ -75,7 +76,26 @@ class StorageTransaction(StorageReader, Protocol):
 
     def add(self, etype: EntityType, row: Row) -> None: ...
     def add_many(self, etype: EntityType, rows: Sequence[Row]) -> int: ...
-    def update(self, etype: EntityType, record_id: str, changes: Row) -> bool: ...
+    def update(
+        self,
+        etype: EntityType,
+        record_id: str,
+        changes: Row,
+        *,
+        expect: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """Write ``changes`` to one row; whether it was written.
+
+        ``False`` when there is no row with that id. With ``expect`` the row is
+        changed only if every field named there still holds that value (``None``
+        meaning no value) at the moment of the write: compare-and-set, so two
+        writers that read the same row cannot both act on what they read. SQL
+        backends decide it in one ``UPDATE ... WHERE``, so on PostgreSQL a
+        transaction that changed the row first and committed makes it fail.
+        Fields that are not the type's, or that hold lists or mappings, raise
+        :class:`~crmkit.errors.ValidationError` (:func:`check_expect`).
+        """
+        ...
     def delete(self, etype: EntityType, record_id: str) -> bool: ...
     def delete_where(self, etype: EntityType, where: Filter) -> int: ...
     def existing_values(self, etype: EntityType, field: str, values: Sequence[Any]) -> set[Any]:
@@ -107,6 +127,34 @@ class StorageTransaction(StorageReader, Protocol):
     def record_failure(self, failure: DeliveryFailure) -> None: ...
     def failures(self, *, unresolved_only: bool = True) -> list[DeliveryFailure]: ...
     def resolve_failure(self, failure_id: str, *, attempts: int, error: str | None) -> None: ...
+
+
+_JSON_KINDS = frozenset({"list", "dict"})
+
+
+def check_expect(etype: EntityType, expect: Mapping[str, Any]) -> None:
+    """Refuse an ``expect`` of :meth:`StorageTransaction.update` no backend can compare.
+
+    Every name must be a field of ``etype`` holding a single value: lists and
+    mappings are stored as JSON, which databases do not compare for equality.
+    """
+    known = set(etype.field_names)
+    unknown = [name for name in expect if name not in known]
+    if unknown:
+        raise ValidationError(
+            etype.name,
+            ", ".join(unknown),
+            "no such field to compare before updating; the fields are "
+            + ", ".join(etype.field_names),
+        )
+    compound = [name for name in expect if etype.field(name).kind in _JSON_KINDS]
+    if compound:
+        raise ValidationError(
+            etype.name,
+            ", ".join(compound),
+            "lists and mappings cannot be compared before updating; "
+            "compare a field holding a single value (such as updated_at) instead",
+        )
 
 
 @runtime_checkable

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -19,7 +19,7 @@ import attrs
 from crmkit.entities.types import EntityType
 from crmkit.errors import DuplicateError, ValidationError
 from crmkit.storage.aggregates import aggregate_rows
-from crmkit.storage.base import DeliveryFailure, Row, StoredEvent
+from crmkit.storage.base import DeliveryFailure, Row, StoredEvent, check_expect
 from crmkit.storage.query import (
     Aggregate,
     AllOf,
@@ -130,6 +130,13 @@ def _cond(value: Any, cond: Cond) -> bool:
     return compare[op](value, want)
 
 
+def _holds(value: Any, want: Any) -> bool:
+    """Whether a stored value equals ``want`` as SQL's ``=`` (or ``IS NULL``) decides it."""
+    if want is None or value is None:
+        return value is None and want is None
+    return _same_kind(value, want) and bool(value == want)
+
+
 def _stored(values: Row) -> Row:
     """A private copy of ``values`` with times in UTC, as the SQL backend reads them back."""
     out = copy.deepcopy(values)
@@ -203,11 +210,23 @@ class MemoryTransaction:
             self.add(etype, row)
         return len(rows)
 
-    def update(self, etype: EntityType, record_id: str, changes: Row) -> bool:
+    def update(
+        self,
+        etype: EntityType,
+        record_id: str,
+        changes: Row,
+        *,
+        expect: Mapping[str, Any] | None = None,
+    ) -> bool:
+        if expect:
+            check_expect(etype, expect)
         table = self._table(etype)
-        if record_id not in table:
+        old = table.get(record_id)
+        if old is None:
             return False
-        new = {**table[record_id], **_stored(changes)}
+        if expect and not all(_holds(old.get(name), want) for name, want in expect.items()):
+            return False
+        new = {**old, **_stored(changes)}
         self._check_unique(etype, new, skip_id=record_id)
         table[record_id] = new
         return True

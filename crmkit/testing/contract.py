@@ -382,6 +382,78 @@ class BackendContract:
         assert got is not None and _is_utc(got["seen_at"])
         assert other == sample[1]
 
+    def test_update_with_expected_values_writes_when_they_still_hold(
+        self, backend: StorageBackend, rtype: EntityType, sample: list[Row]
+    ) -> None:
+        first = sample[0]
+        expect = {
+            "code": "a",
+            "rank": 3,
+            "score": 1.5,
+            "amount": decimal.Decimal("10.5"),
+            "active": True,
+            "day": dt.date(1815, 12, 10),
+            "seen_at": _at(1).astimezone(PARIS_SUMMER),
+        }
+        with backend.begin() as tx:
+            assert tx.update(rtype, first["id"], {"name": "Countess"}, expect=expect) is True
+            # The transaction's own write is what the next comparison sees.
+            assert tx.update(rtype, first["id"], {"rank": 4}, expect={"name": "Countess"})
+        with backend.begin() as tx:
+            assert tx.get(rtype, first["id"]) == {**first, "name": "Countess", "rank": 4}
+
+    def test_update_with_a_value_that_no_longer_holds_writes_nothing(
+        self, backend: StorageBackend, rtype: EntityType, sample: list[Row]
+    ) -> None:
+        first = sample[0]
+        with backend.begin() as tx:
+            assert tx.update(rtype, first["id"], {"name": "x"}, expect={"rank": 4}) is False
+            # One field still as read is not enough: every expected value must hold.
+            stale = {"code": "a", "active": False}
+            assert tx.update(rtype, first["id"], {"name": "x"}, expect=stale) is False
+            assert tx.update(rtype, first["id"], {"name": "x"}, expect={"rank": None}) is False
+        with backend.begin() as tx:
+            assert tx.query(rtype, Query()) == sample
+
+    def test_update_expecting_no_value_matches_only_empty_fields(
+        self, backend: StorageBackend, rtype: EntityType, sample: list[Row]
+    ) -> None:
+        empty, filled = sample[3], sample[4]  # rank None, rank 5
+        with backend.begin() as tx:
+            assert tx.update(rtype, empty["id"], {"rank": 7}, expect={"rank": None}) is True
+            assert tx.update(rtype, filled["id"], {"rank": 8}, expect={"rank": None}) is False
+            # Now filled: expecting it empty again fails, as a second writer would.
+            assert tx.update(rtype, empty["id"], {"rank": 9}, expect={"rank": None}) is False
+        with backend.begin() as tx:
+            assert [r["rank"] for r in tx.query(rtype, Query())] == [3, 1, 2, 7, 5, None]
+
+    def test_update_expecting_unknown_or_list_fields_is_refused(
+        self, backend: StorageBackend, rtype: EntityType, sample: list[Row]
+    ) -> None:
+        first = sample[0]
+        with backend.begin() as tx:
+            with pytest.raises(ValidationError) as unknown:
+                tx.update(
+                    rtype, first["id"], {"name": "x"}, expect={"rank": 3, "rnak": 3, "colour": 1}
+                )
+            with pytest.raises(ValidationError) as listed:
+                tx.update(rtype, first["id"], {"name": "x"}, expect={"tags": ["vip"]})
+        assert unknown.value.entity == "contract.record"
+        assert unknown.value.field == "rnak, colour"
+        assert "no such field" in str(unknown.value)
+        assert listed.value.field == "tags"
+        with backend.begin() as tx:
+            assert tx.get(rtype, first["id"]) == first
+
+    def test_update_with_expected_values_of_a_missing_record_is_false(
+        self, backend: StorageBackend, rtype: EntityType, sample: list[Row]
+    ) -> None:
+        with backend.begin() as tx:
+            assert tx.update(rtype, new_id(), {"name": "x"}, expect={"rank": None}) is False
+            assert tx.update(rtype, new_id(), {"name": "x"}, expect={"code": "a"}) is False
+        with backend.begin() as tx:
+            assert tx.query(rtype, Query()) == sample
+
     def test_delete_removes_one_record(
         self, backend: StorageBackend, rtype: EntityType, sample: list[Row]
     ) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from operator import itemgetter
 from types import TracebackType
@@ -25,7 +25,7 @@ from sqlalchemy.pool import StaticPool
 from crmkit.entities.base import utcnow
 from crmkit.entities.types import EntityType
 from crmkit.errors import DatabaseError, DuplicateError
-from crmkit.storage.base import DeliveryFailure, Row, StoredEvent
+from crmkit.storage.base import DeliveryFailure, Row, StoredEvent, check_expect
 from crmkit.storage.query import Filter
 from crmkit.storage.sql.engine import make_engine, safe_url, sqlite_pragmas
 from crmkit.storage.sql.filters import to_sql
@@ -118,12 +118,32 @@ class SqlTransaction(SqlReader):
             return _CopyStream(self.conn, self._st(etype), etype)
         return _BatchAdder(self, etype)
 
-    def update(self, etype: EntityType, record_id: str, changes: Row) -> bool:
+    def update(
+        self,
+        etype: EntityType,
+        record_id: str,
+        changes: Row,
+        *,
+        expect: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """One ``UPDATE``; with ``expect`` its ``WHERE`` also holds the expected values.
+
+        The row count decides, so the comparison and the write are one step: on
+        PostgreSQL (read committed) an update waiting for another transaction's
+        lock on the row re-checks the ``WHERE`` against what that one committed.
+        """
         table = self._st(etype).table
-        try:
-            result = self.conn.execute(
-                table.update().where(table.c.id == record_id).values(**changes)
+        stmt = table.update().where(table.c.id == record_id)
+        if expect:
+            check_expect(etype, expect)
+            stmt = stmt.where(
+                *(
+                    table.c[name].is_(None) if value is None else table.c[name] == value
+                    for name, value in expect.items()
+                )
             )
+        try:
+            result = self.conn.execute(stmt.values(**changes))
         except IntegrityError as exc:
             dup = _duplicate_from(exc, etype)
             if dup is None:
