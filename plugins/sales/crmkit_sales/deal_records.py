@@ -106,6 +106,32 @@ def save_deal(uow: UnitOfWork, deal: Deal, changes: Mapping[str, Any]) -> Deal:
     return deal
 
 
+def save_move(uow: UnitOfWork, deal: Deal, changes: Mapping[str, Any]) -> Deal:
+    """Store a move of ``deal`` only if it is still at the stage and status it was read at.
+
+    Two people moving the same deal at once both pass the stage rules on what they
+    read; comparing stage and status in the update itself lets only the first one
+    through. The other gets a ``ValidationError`` telling where the deal is now, and
+    since this is the move's first write, its unit of work keeps nothing.
+    """
+    etype = deal_type(uow.crm)
+    read = {"status": deal.status, "stage": deal.stage}
+    if not uow.tx.update(etype, deal.id, dict(changes), expect=read):
+        now = uow.tx.get(etype, deal.id)
+        if now is None:
+            raise NotFound(DEAL, deal.id)
+        raise ValidationError(
+            DEAL,
+            "stage",
+            f"deal {deal.title!r} changed while you were moving it: it is now at "
+            f"{now['stage']!r} ({now['status']}); look at it again and retry",
+            record=deal.id,
+        )
+    for name, value in changes.items():
+        setattr(deal, name, value)
+    return deal
+
+
 def open_stage(pipeline: Pipeline, stage: str, *, record: str | None) -> str:
     """``stage`` checked to be an open stage of ``pipeline``."""
     found = pipeline.stage(stage).name

@@ -9,7 +9,10 @@ The rules of movement:
   the open stage it was in before it closed.
 
 Every illegal move raises ``ValidationError("sales.deal", "stage", ...)``
-naming the deal and what to do instead, and writes nothing. Every move is kept
+naming the deal and what to do instead, and writes nothing. A move whose deal
+another user moved, closed or reopened since it was read is refused the same
+way (:func:`~crmkit_sales.deal_records.save_move` writes the deal first, only
+if its stage and status are still as read). Every move is kept
 as a :class:`~crmkit_sales.entities.StageChange`, asks the privacy policy about
 the deal's contact first and reaches the contact's timeline. The functions work
 inside a unit of work the caller owns.
@@ -29,7 +32,7 @@ from crmkit_sales.deal_records import (
     load_deal,
     open_stage,
     read_history,
-    save_deal,
+    save_move,
     write_stage_change,
 )
 from crmkit_sales.entities import Deal
@@ -65,7 +68,7 @@ def move_deal(uow: UnitOfWork, ref: str, stage: str) -> Deal:
     require_contact_write(uow, deal.contact_id, DEAL)
     now = utcnow()
     before = deal.stage
-    save_deal(uow, deal, {"stage": target, "stage_entered_at": now, "updated_at": now})
+    save_move(uow, deal, {"stage": target, "stage_entered_at": now, "updated_at": now})
     write_stage_change(uow, deal, before, target, now)
     money = deal_amount(deal)
     uow.record_activity(
@@ -112,7 +115,7 @@ def close_deal(uow: UnitOfWork, ref: str, outcome: str, reason: str | None) -> D
     require_contact_write(uow, deal.contact_id, DEAL)
     now = utcnow()
     before = deal.stage
-    save_deal(
+    save_move(
         uow,
         deal,
         {
@@ -181,7 +184,7 @@ def reopen_deal(uow: UnitOfWork, ref: str, *, stage: str | None, reason: str) ->
     require_contact_write(uow, deal.contact_id, DEAL)
     now = utcnow()
     before = deal.stage
-    save_deal(
+    save_move(
         uow,
         deal,
         {

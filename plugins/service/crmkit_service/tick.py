@@ -25,8 +25,11 @@ a new warning is given when it comes close again. A ticket that fails (a bad
 escalation rule, a database error) is rolled back alone, counted in the report
 and tried again on the next run; the others are kept.
 
-Before deciding, each ticket's unit of work takes the ticket's row for itself
-and reads it afresh, so two runs that overlap cannot both mark the same target.
+Each ticket's unit of work reads the ticket afresh, and marks a target only if
+the row still holds what the decision was made on: the target's due time, no
+breach mark, the warning mark as read, the status and no pause (and, for the
+first response, none given yet). Two runs that overlap therefore cannot both mark
+the same target: the one that loses the race leaves that ticket to the other.
 
 SLA events are the desk's own bookkeeping, not something that happened with the
 customer: they go on the event bus (about the ticket's contact) but not on the
@@ -229,6 +232,20 @@ def outcome(
     return "warning"
 
 
+def _unchanged(ticket: Ticket, target: str, due: dt.datetime) -> dict[str, Any]:
+    """What the decision on ``target`` was made on, for the update to compare."""
+    expect: dict[str, Any] = {
+        f"{target}_due": due,
+        f"{target}_breached_at": None,
+        f"{target}_warned_at": getattr(ticket, f"{target}_warned_at"),
+        "status": ticket.status,
+        "paused_at": None,
+    }
+    if target == "first_response":
+        expect["first_responded_at"] = None
+    return expect
+
+
 def mark(
     uow: UnitOfWork,
     ticket: Ticket,
@@ -237,20 +254,26 @@ def mark(
     due: dt.datetime,
     calendar: Calendar,
     now: dt.datetime,
-) -> None:
+) -> bool:
     """Mark a breach or warning of ``target`` (due at ``due``) on ``ticket`` and raise its
-    event."""
+    event; ``False``, with nothing written, if the ticket changed since it was read."""
+    field = f"{target}_breached_at" if kind == "breach" else f"{target}_warned_at"
+    changes = {field: now, "updated_at": utcnow()}
+    etype = uow.crm.entity_type(TICKET)
+    if not uow.tx.update(etype, ticket.id, changes, expect=_unchanged(ticket, target, due)):
+        return False
+    for name, value in changes.items():
+        setattr(ticket, name, value)
     if kind == "breach":
-        save_ticket(uow, ticket, {f"{target}_breached_at": now})
         payload = ticket_ref(
             ticket, target=target, due=due.isoformat(), breached_at=now.isoformat()
         )
         uow.raise_event("service.sla.breached", payload, subject_id=ticket.contact_id)
     else:
-        save_ticket(uow, ticket, {f"{target}_warned_at": now})
         left = int(calendar.between(now, due).total_seconds())
         payload = ticket_ref(ticket, target=target, due=due.isoformat(), remaining_seconds=left)
         uow.raise_event("service.sla.warning", payload, subject_id=ticket.contact_id)
+    return True
 
 
 # -- escalation ---------------------------------------------------------------------------
@@ -328,24 +351,18 @@ def escalate(
 # -- one ticket, one unit of work ---------------------------------------------------------
 
 
-def _take(uow: UnitOfWork, ticket_id: str, key: str) -> Ticket | None:
-    """The ticket's row, locked for this unit of work and read after the lock.
-
-    Writing the ticket's (unchanging) key first makes a run that overlaps wait
-    for this one's commit, and the read that follows sees what it wrote.
-    """
-    etype = uow.crm.entity_type(TICKET)
-    if not uow.tx.update(etype, ticket_id, {"key": key}):
-        return None
-    row = uow.tx.get(etype, ticket_id)
+def _read(uow: UnitOfWork, ticket_id: str) -> Ticket | None:
+    """The ticket as stored now, or ``None`` if it was deleted since the run began."""
+    row = uow.tx.get(uow.crm.entity_type(TICKET), ticket_id)
     return Ticket(**row) if row is not None else None
 
 
 def check_ticket(
     uow: UnitOfWork, settings: ServiceSettings, ticket_id: str, key: str, now: dt.datetime
 ) -> list[TickNotice]:
-    """Mark and escalate what is due on one ticket, inside ``uow``."""
-    ticket = _take(uow, ticket_id, key)
+    """Mark and escalate what is due on one ticket (``key``, for the caller's report),
+    inside ``uow``; a ticket another run changed meanwhile is left to that run."""
+    ticket = _read(uow, ticket_id)
     if ticket is None:
         return []
     calendar = sla.calendar_of(settings, ticket)
@@ -355,7 +372,9 @@ def check_ticket(
         due = _due(ticket, target)
         if kind is None or due is None:
             continue
-        mark(uow, ticket, target, kind, due, calendar, now)
+        if not mark(uow, ticket, target, kind, due, calendar, now):
+            log.info("tick: %s changed while being checked; left to the run that changed it", key)
+            break
         actions = escalate(uow, settings, ticket, kind, target)
         notices.append(TickNotice(ticket.key, target, kind, due, actions))
     return notices
