@@ -123,11 +123,17 @@ class StageChange(crmkit.Entity):
 @crmkit.entity("sales.quote", description="A priced offer for a deal, in numbered versions.")
 @attrs.define(kw_only=True)
 class Quote(crmkit.Entity):
-    """One version of a quote; revisions keep the number and raise the version."""
+    """One version of a quote; revisions keep the number and raise the version.
+
+    ``label`` is the number and version together (``Q-00001v2``). It is unique
+    in the database, so two writers cannot both store the same version of a
+    number, even at the same moment.
+    """
 
     deal_id: str = crmkit.field(privacy="none", erase="keep", indexed=True)
     number: str = crmkit.field(privacy="none", erase="keep", indexed=True)
     version: int = crmkit.field(default=1, privacy="none", erase="keep")
+    label: str = crmkit.field(privacy="none", erase="keep", unique=True)
     status: str = crmkit.field(default="draft", privacy="none", erase="keep")
     currency: str = crmkit.field(privacy="none", erase="keep")
     valid_until: dt.date | None = crmkit.field(default=None, privacy="none", erase="keep")

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from crmkit.entities import utcnow
-from crmkit.errors import NotFound, ValidationError
+from crmkit.errors import DuplicateError, NotFound, ValidationError
 from crmkit.storage.query import AllOf, Cond, Filter, Query
 from crmkit_sales.entities import Deal, Quote, QuoteLine
 from crmkit_sales.quote_figures import quote_label, quote_money, quote_totals
@@ -122,6 +122,33 @@ def record_quote_event(
         contact_id=deal.contact_id,
         summary=f"Quote {quote_label(quote)} {what} ({total.amount:,} {total.currency})",
     )
+
+
+def version_label(number: str, version: int) -> str:
+    """``Q-00001v2``: what a new version of ``number`` stores as its unique ``label``."""
+    return f"{number}v{version}"
+
+
+def add_quote_version(uow: UnitOfWork, quote: Quote) -> None:
+    """Store a new quote version, refused if its number and version are already taken.
+
+    The database holds each ``label`` once, so when another writer stored the
+    same version of the same number at the same moment, this write is refused
+    (and the caller's unit of work rolls back) instead of making a second
+    ``Q-00001v2``.
+    """
+    qtype = quote_type(uow.crm)
+    try:
+        uow.tx.add(qtype, qtype.to_row(quote))
+    except DuplicateError as exc:
+        if exc.field != "label":
+            raise
+        raise DuplicateError(
+            QUOTE,
+            "number",
+            f"someone else numbered a quote {quote.label} at the same moment; try again",
+            record=quote.label,
+        ) from None
 
 
 def save_quote(uow: UnitOfWork, quote: Quote, changes: Mapping[str, Any]) -> Quote:

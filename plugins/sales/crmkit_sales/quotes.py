@@ -5,7 +5,9 @@ same across its versions. :meth:`Quotes.add` starts version 1 as a draft;
 lines are added and removed only while a version is a draft. :meth:`Quotes.revise`
 copies a version (with its lines) into the next version, a new draft, and leaves
 the older version exactly as it was. A version is referred to by its id, by its
-number (the latest version) or as ``Q-00001v2``.
+number (the latest version) or as ``Q-00001v2``. The database stores each
+``Q-00001v2`` once, so two users adding or revising quotes at the same moment
+cannot make the same version twice: the later one is refused and can try again.
 
 A version goes from draft to sent, then accepted, rejected or expired; the
 rules of those steps are told in :mod:`crmkit_sales.quote_decisions`.
@@ -50,6 +52,7 @@ from crmkit_sales.quote_records import (
     NUMBER_PREFIX,
     QUOTE,
     STATUSES,
+    add_quote_version,
     find_quote,
     line_type,
     newer_version,
@@ -58,6 +61,7 @@ from crmkit_sales.quote_records import (
     read_lines,
     record_quote_event,
     require_open_deal,
+    version_label,
 )
 from crmkit_sales.records import all_of, parse_date, require_contact_write
 
@@ -134,16 +138,18 @@ def add_quote(
     code = _currency(currency if currency is not None else deal.currency)
     until = _valid_until(valid_until, record=None)
     require_contact_write(uow, deal.contact_id, QUOTE)
+    number = next_number(uow.tx, uow.crm)
     quote = Quote(
         deal_id=deal.id,
-        number=next_number(uow.tx, uow.crm),
+        number=number,
         version=1,
+        label=version_label(number, 1),
         status="draft",
         currency=code,
         valid_until=until,
         notes=notes.strip() if notes and notes.strip() else None,
     )
-    uow.tx.add(quote_type(uow.crm), quote_type(uow.crm).to_row(quote))
+    add_quote_version(uow, quote)
     record_quote_event(uow, "sales.quote.created", quote, deal, "drafted")
     return quote
 
@@ -191,6 +197,7 @@ def revise_quote(
         deal_id=quote.deal_id,
         number=quote.number,
         version=quote.version + 1,
+        label=version_label(quote.number, quote.version + 1),
         status="draft",
         currency=quote.currency,
         valid_until=until,
@@ -200,8 +207,8 @@ def revise_quote(
         total_minor=quote.total_minor,
         notes=notes.strip() if notes and notes.strip() else quote.notes,
     )
-    qtype, ltype = quote_type(uow.crm), line_type(uow.crm)
-    uow.tx.add(qtype, qtype.to_row(revised))
+    ltype = line_type(uow.crm)
+    add_quote_version(uow, revised)
     copies = [
         ltype.to_row(
             QuoteLine(

@@ -138,6 +138,7 @@ def upgrade() -> None:
         _text("deal_id", nullable=False),
         _text("number", nullable=False),
         _int("version"),
+        _text("label", nullable=False),
         _text("status", nullable=False),
         _text("currency", nullable=False),
         sa.Column("valid_until", sa.Date(), nullable=True),
@@ -148,6 +149,7 @@ def upgrade() -> None:
     )
     _index("sales_quote", "deal_id")
     _index("sales_quote", "number")
+    _index("sales_quote", "label", unique=True)
 
     op.create_table(
         "sales_quote_line",
