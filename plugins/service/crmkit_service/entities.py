@@ -35,9 +35,11 @@ def _plain(default: Any = None, *, indexed: bool = False, unique: bool = False) 
     )
 
 
-def _personal(*, indexed: bool = False) -> Any:
+def _personal(*, indexed: bool = False, unique: bool = False) -> Any:
     """An optional personal value, blanked when its person is erased."""
-    return crmkit.field(default=None, privacy="personal", erase="anonymise", indexed=indexed)
+    return crmkit.field(
+        default=None, privacy="personal", erase="anonymise", indexed=indexed, unique=unique
+    )
 
 
 @crmkit.entity("service.ticket", description="A customer's request to the service desk.")
@@ -93,7 +95,12 @@ class Ticket(crmkit.Entity):
 @crmkit.entity("service.message", description="One message on a ticket's thread.")
 @attrs.define(kw_only=True)
 class Message(crmkit.Entity):
-    """A message from the customer, a reply to them, or an internal note."""
+    """A message from the customer, a reply to them, or an internal note.
+
+    ``message_id`` (the email's Message-ID) is unique in the database, so an
+    email delivered twice at the same moment is stored once; messages without
+    one (replies, notes, phone calls) leave it empty.
+    """
 
     ticket_id: str = _plain(indexed=True)
     contact_id: str | None = crmkit.field(
@@ -102,7 +109,7 @@ class Message(crmkit.Entity):
     direction: str = _plain("inbound")
     author: str | None = _personal()
     body: str = crmkit.field(privacy="personal", erase="anonymise")
-    message_id: str | None = _personal(indexed=True)
+    message_id: str | None = _personal(unique=True)
     in_reply_to: str | None = _personal()
     attachments: list[dict[str, Any]] = crmkit.field(
         factory=list, privacy="personal", erase="anonymise"

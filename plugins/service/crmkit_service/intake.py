@@ -23,7 +23,10 @@ How a message is taken in (it is read by :mod:`crmkit_service.mail`):
   its ``Date`` header, which the sender's machine sets.
 
 A message delivered twice (a Message-ID already on a stored message) is taken in
-once; the second delivery returns the stored message with ``duplicate=True``.
+once; the second delivery returns the stored message with ``duplicate=True``. The
+database holds each Message-ID once, so this holds even for two deliveries taken in
+at the same moment: the one refused by the database is taken in again, finds the
+stored copy and returns it the same way.
 
 A message that cannot be taken in (empty, not an email, no sender, neither subject
 nor text, an unknown ticket key or team, an erased sender) raises
@@ -39,7 +42,7 @@ messages are kept is :mod:`crmkit_service.rejected_intake`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,7 +50,7 @@ import attrs
 
 from crmkit.contacts import contact_row
 from crmkit.entities import utcnow
-from crmkit.errors import NotFound, ValidationError
+from crmkit.errors import DuplicateError, NotFound, ValidationError
 from crmkit.privacy.processing import ReadCheck, SuppressionCheck
 from crmkit.storage.query import Cond, Query
 from crmkit_service.entities import Message, RejectedIntake, Ticket
@@ -168,6 +171,11 @@ def _duplicate(uow: UnitOfWork, mail: IncomingEmail) -> IntakeResult | None:
     )
 
 
+def _delivered_twice(exc: DuplicateError) -> bool:
+    """Whether ``exc`` means another delivery of the email stored its Message-ID first."""
+    return exc.entity == MESSAGE and exc.field == "message_id"
+
+
 def take_in(uow: UnitOfWork, mail: IncomingEmail, *, team: str | None = None) -> IntakeResult:
     """Make ``mail`` a new ticket or a reply on one, inside ``uow`` (see the module docstring)."""
     settings = service_settings(uow.crm)
@@ -226,12 +234,48 @@ class Intake:
         """
         raw = message.encode("utf-8") if isinstance(message, str) else message
         try:
-            with self.crm.unit_of_work(actor) as uow:
-                return take_in(uow, read_email(parse(raw)), team=team)
+            return self._take_in(raw, team=team, actor=actor)
         except (ValidationError, NotFound) as exc:
             with self.crm.unit_of_work(actor) as uow:
                 kept = keep_rejected(uow, raw, reason_of(exc), source=source)
             raise IntakeRejected(exc, kept.id) from exc
+
+    def _take_in(
+        self,
+        raw: bytes,
+        *,
+        team: str | None,
+        actor: str | None,
+        then: Callable[[UnitOfWork], object] | None = None,
+    ) -> IntakeResult:
+        """Take in ``raw`` in one unit of work (``then`` runs in it last); once more if
+        another delivery of the same email stored it meanwhile.
+
+        Two deliveries taken in at the same moment both find no stored copy; the
+        database refuses the second Message-ID and rolls that unit of work back.
+        Taking it in again finds the first copy and returns it with ``duplicate=True``.
+        """
+        mail = read_email(parse(raw))
+        try:
+            return self._take_in_once(mail, team=team, actor=actor, then=then)
+        except DuplicateError as exc:
+            if not _delivered_twice(exc):
+                raise
+        return self._take_in_once(mail, team=team, actor=actor, then=then)
+
+    def _take_in_once(
+        self,
+        mail: IncomingEmail,
+        *,
+        team: str | None,
+        actor: str | None,
+        then: Callable[[UnitOfWork], object] | None,
+    ) -> IntakeResult:
+        with self.crm.unit_of_work(actor) as uow:
+            result = take_in(uow, mail, team=team)
+            if then is not None:
+                then(uow)
+            return result
 
     def receive_file(
         self, path: str | Path, *, team: str | None = None, actor: str | None = None
@@ -271,10 +315,9 @@ class Intake:
             raise NotFound(REJECTED, rejected_id)
         raw = row["raw"].encode("utf-8")
         try:
-            with self.crm.unit_of_work(actor) as uow:
-                result = take_in(uow, read_email(parse(raw)), team=team)
-                uow.tx.delete(etype, row["id"])
-                return result
+            return self._take_in(
+                raw, team=team, actor=actor, then=lambda uow: uow.tx.delete(etype, row["id"])
+            )
         except (ValidationError, NotFound) as exc:
             with self.crm.unit_of_work(actor) as uow:
                 uow.tx.update(etype, row["id"], {"reason": reason_of(exc), "updated_at": utcnow()})

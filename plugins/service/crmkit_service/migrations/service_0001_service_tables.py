@@ -120,8 +120,9 @@ def _messages() -> None:
         _json("attachments"),
         _when("occurred_at", nullable=False),
     )
-    for column in ("ticket_id", "contact_id", "message_id"):
+    for column in ("ticket_id", "contact_id"):
         _index("service_message", column)
+    _index("service_message", "message_id", unique=True)
     op.create_table(
         "service_rejected_intake",
         *_base(),
