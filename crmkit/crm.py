@@ -89,10 +89,11 @@ class CRM:
                     if not isinstance(etype, EventType):
                         raise PluginError(f"plugin {plugin}: event types must be crmkit.EventType")
                     bus.register_type(etype)
+            # Before the subscribers, so a plugin can see which event types exist.
+            self.events = Events(bus, self.backend)
             for plugin, pairs in collect(self.pm, "crmkit_register_subscribers", crm=self):
                 for pattern, handler in pairs:
                     bus.subscribe(pattern, handler, owner=plugin)
-            self.events = Events(bus, self.backend)
             self.pm.hook.crmkit_configure.call_historic(kwargs={"crm": self})
         except BaseException:
             # A CRM that fails to open (a migration, a plugin's settings check in
@@ -228,22 +229,13 @@ class CRM:
         Collected from the ``crmkit_segment_conditions`` hook on each call; two
         plugins offering one name is a :class:`PluginError` naming both.
         """
-        found: dict[str, SegmentCondition] = {}
-        owners: dict[str, str] = {}
-        for plugin, items in collect(self.pm, "crmkit_segment_conditions"):
-            for item in items:
-                if not isinstance(item, SegmentCondition):
-                    raise PluginError(
-                        f"plugin {plugin}: crmkit_segment_conditions must return "
-                        "crmkit.SegmentCondition objects"
-                    )
-                if item.name in found:
-                    raise PluginError(
-                        f"segment condition {item.name!r} is offered by both "
-                        f"{owners[item.name]} and {plugin}; rename one"
-                    )
-                found[item.name], owners[item.name] = item, plugin
-        return found
+        offered = self._offered(
+            "crmkit_segment_conditions",
+            SegmentCondition,
+            "segment condition",
+            "crmkit.SegmentCondition objects",
+        )
+        return {name: item for name, (item, _) in offered.items()}
 
     def outbound_channels(self) -> dict[str, OutboundChannel]:
         """Every adapter the loaded plugins deliver messages with, by adapter name.
@@ -252,27 +244,40 @@ class CRM:
         adapter on an unregistered consent channel, or two with one name, is a
         :class:`PluginError` naming the plugins.
         """
-        found: dict[str, OutboundChannel] = {}
-        owners: dict[str, str] = {}
+        offered = self._offered(
+            "crmkit_outbound_channels",
+            OutboundChannel,
+            "outbound adapter",
+            "adapters with name, channel and send(message) (crmkit.OutboundChannel)",
+            crm=self,
+        )
         known = self.privacy.channels
-        for plugin, items in collect(self.pm, "crmkit_outbound_channels", crm=self):
+        for name, (item, plugin) in offered.items():
+            if item.channel not in known:
+                raise PluginError(
+                    f"plugin {plugin}: outbound adapter {name!r} delivers on unknown "
+                    f"channel {item.channel!r}; use one of {', '.join(sorted(known))}"
+                )
+        return {name: item for name, (item, _) in offered.items()}
+
+    def _offered(
+        self, hook: str, kind: type[Any], what: str, expected: str, **kwargs: Any
+    ) -> dict[str, tuple[Any, str]]:
+        """``name -> (thing, plugin)`` for the ``kind`` things plugins return from ``hook``.
+
+        Each thing has a ``name``; two plugins offering one name is an error naming both.
+        """
+        found: dict[str, tuple[Any, str]] = {}
+        for plugin, items in collect(self.pm, hook, **kwargs):
             for item in items:
-                if not isinstance(item, OutboundChannel):
-                    raise PluginError(
-                        f"plugin {plugin}: crmkit_outbound_channels must return adapters "
-                        "with name, channel and send(message) (crmkit.OutboundChannel)"
-                    )
-                if item.channel not in known:
-                    raise PluginError(
-                        f"plugin {plugin}: outbound adapter {item.name!r} delivers on "
-                        f"unknown channel {item.channel!r}; use one of {', '.join(sorted(known))}"
-                    )
+                if not isinstance(item, kind):
+                    raise PluginError(f"plugin {plugin}: {hook} must return {expected}")
                 if item.name in found:
                     raise PluginError(
-                        f"outbound adapter {item.name!r} is offered by both "
-                        f"{owners[item.name]} and {plugin}; rename one"
+                        f"{what} {item.name!r} is offered by both "
+                        f"{found[item.name][1]} and {plugin}; rename one"
                     )
-                found[item.name], owners[item.name] = item, plugin
+                found[item.name] = (item, plugin)
         return found
 
     # -- plugins ----------------------------------------------------------

@@ -189,6 +189,30 @@ def test_crmkit_register_subscribers() -> None:
         assert failure.error == "LookupError: no greeting for companies"
 
 
+class FollowsLoyalty:
+    """Subscribes to another plugin's event only when that plugin's types are registered."""
+
+    def crmkit_register_subscribers(self, crm: CRM) -> list[tuple[str, Any]]:
+        if "loyalty.points_awarded" not in crm.events.types:
+            return []
+        return [("loyalty.points_awarded", print)]
+
+
+class AwardEvents:
+    def crmkit_register_event_types(self) -> list[EventType]:
+        return [EventType("loyalty.points_awarded")]
+
+
+def test_crmkit_register_subscribers_sees_the_registered_event_types() -> None:
+    alone = [("follower", FollowsLoyalty())]
+    with crmkit.open("memory://", plugins=["follower"], extra_plugins=alone) as crm:
+        assert not crm.events.bus.subscriptions_for("loyalty.points_awarded")
+    both = [*alone, ("loyalty", AwardEvents())]
+    with crmkit.open("memory://", plugins=["follower", "loyalty"], extra_plugins=both) as crm:
+        [sub] = crm.events.bus.subscriptions_for("loyalty.points_awarded")
+        assert sub.owner == "follower"
+
+
 STAMPCARD_REVISION = '''
 import sqlalchemy as sa
 from alembic import op

@@ -110,20 +110,10 @@ def _remove_project(folder: Path) -> None:
 def _plugin_demo_data(crm: CRM, demo: DemoData) -> list[tuple[str, str]]:
     """Let each plugin add its sample data, dependencies first, and collect their summaries.
 
-    pluggy calls the newest registration first; the demo wants the opposite, so that
-    a plugin building on another (campaigns on sales) finds that plugin's data there.
+    In load order, so that a plugin building on another (campaigns on sales) finds
+    that plugin's data there.
     """
-    from crmkit.errors import PluginError
+    from crmkit.plugins.manager import collect_in_load_order
 
-    summaries: list[tuple[str, str]] = []
-    for impl in crm.pm.hook.crmkit_demo_data.get_hookimpls():
-        args = {"crm": crm, "demo": demo}
-        try:
-            line = impl.function(**{name: args[name] for name in impl.argnames})
-        except Exception as exc:
-            raise PluginError(
-                f"plugin {impl.plugin_name}: crmkit_demo_data raised {type(exc).__name__}: {exc}"
-            ) from exc
-        if line:
-            summaries.append((impl.plugin_name, str(line)))
-    return summaries
+    found = collect_in_load_order(crm.pm, "crmkit_demo_data", crm=crm, demo=demo)
+    return [(plugin, str(line)) for plugin, line in found if line]

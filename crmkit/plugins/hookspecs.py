@@ -87,7 +87,9 @@ def crmkit_register_subscribers(crm: CRM) -> Sequence[tuple[str, Callable[[Event
     """Return ``(pattern, handler)`` pairs to run after commit.
 
     Called once per CRM while it opens (never per event), with that CRM, so a
-    handler that writes can close over it. ``pattern`` is an event name or
+    handler that writes can close over it; ``crm.events.types`` already holds
+    every registered event type, so a plugin can subscribe to another plugin's
+    events only when that plugin is loaded. ``pattern`` is an event name or
     glob (``contact.*``); ``handler(event)`` runs after the unit of work that
     raised the event commits. A handler that raises is recorded as a delivery
     failure (naming the plugin) and can be retried; other handlers still run.

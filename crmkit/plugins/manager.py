@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import inspect
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from importlib.metadata import EntryPoint
 from typing import Any
 
@@ -382,9 +382,26 @@ def collect(pm: pluggy.PluginManager, hook_name: str, **kwargs: Any) -> list[tup
     Returns ``(plugin_name, result)`` pairs in pluggy's call order, skipping
     ``None`` results, so the core can name the plugin behind a clash.
     """
-    caller = getattr(pm.hook, hook_name)
+    impls = getattr(pm.hook, hook_name).get_hookimpls()
+    return _call_each(reversed(impls), hook_name, kwargs)
+
+
+def collect_in_load_order(
+    pm: pluggy.PluginManager, hook_name: str, **kwargs: Any
+) -> list[tuple[str, Any]]:
+    """Like :func:`collect`, but calling the plugins in the order they were loaded.
+
+    Plugins load after the plugins they require, so each is called after what it
+    builds on (pluggy's own order is the newest registration first).
+    """
+    return _call_each(getattr(pm.hook, hook_name).get_hookimpls(), hook_name, kwargs)
+
+
+def _call_each(
+    impls: Iterable[Any], hook_name: str, kwargs: Mapping[str, Any]
+) -> list[tuple[str, Any]]:
     out: list[tuple[str, Any]] = []
-    for impl in reversed(caller.get_hookimpls()):
+    for impl in impls:
         args = {name: kwargs[name] for name in impl.argnames}
         try:
             result = impl.function(**args)

@@ -73,16 +73,9 @@ def crmkit_outbound_channels(crm: CRM) -> Sequence[OutboundChannel]:
     return list(adapters_from_settings(crm))
 
 
-def _declared_event_types(crm: CRM) -> set[str]:
-    # Subscribers are collected while the CRM assembles its event bus, before
-    # ``crm.events`` exists, so ask the loaded plugins which types they declare.
-    declared: list[Sequence[EventType]] = crm.pm.hook.crmkit_register_event_types()
-    return {etype.name for types in declared for etype in types}
-
-
 @crmkit.hookimpl
 def crmkit_register_subscribers(crm: CRM) -> Sequence[tuple[str, Callable[[Event], Any]]]:
-    if DEAL_WON not in _declared_event_types(crm):
+    if DEAL_WON not in crm.events.types:
         return []
 
     def attribute_deal(event: Event) -> None:
