@@ -29,6 +29,32 @@ def parse_args(doc: str | None, *, rows: int, repeat: int) -> argparse.Namespace
     parser.add_argument(
         "--repeat", type=int, default=repeat, help=f"timed calls per side (default {repeat:,})"
     )
+    _add_cache_options(parser)
+    return parser.parse_args()
+
+
+def parse_run_args(
+    doc: str | None, *, size: str, default: int, runs: int = 9
+) -> argparse.Namespace:
+    """The command line of whole-query benchmarks: ``--<size> N``, ``--runs N``, cache options.
+
+    ``size`` names what the database is filled with (``contacts``, ``deals``) and becomes
+    both the option and the attribute holding its value.
+    """
+    first_line = (doc or "").strip().splitlines()[0] if doc else None
+    parser = argparse.ArgumentParser(description=first_line)
+    parser.add_argument(
+        f"--{size}", type=int, default=default, help=f"{size} (default {default:,})"
+    )
+    parser.add_argument(
+        "--runs", type=int, default=runs, help=f"timed runs per side (default {runs})"
+    )
+    _add_cache_options(parser)
+    return parser.parse_args()
+
+
+def _add_cache_options(parser: argparse.ArgumentParser) -> None:
+    """``--rebuild`` and ``--cache DIR``: where generated databases are kept and reused."""
     parser.add_argument("--rebuild", action="store_true", help="rebuild the cached database")
     parser.add_argument(
         "--cache",
@@ -38,7 +64,6 @@ def parse_args(doc: str | None, *, rows: int, repeat: int) -> argparse.Namespace
         ),
         help="where generated databases are kept between runs (env CRMKIT_BENCH_CACHE)",
     )
-    return parser.parse_args()
 
 
 def cached_database(cache: Path, name: str, rebuild: bool, build: Callable[[Path], None]) -> Path:
@@ -103,6 +128,16 @@ def interleave(
             fn(x)
             samples[name].append(clock() - t0)
     return samples
+
+
+def time_runs(cases: dict[str, Callable[[], object]], runs: int) -> dict[str, list[int]]:
+    """Samples (ns) of each whole run, the cases taking turns run by run after one warm-up."""
+    calls = {name: _ignoring_input(fn) for name, fn in cases.items()}
+    return interleave(calls, [None], repeat=runs, warmup=1)
+
+
+def _ignoring_input(fn: Callable[[], object]) -> Callable[[Any], object]:
+    return lambda _input: fn()
 
 
 def median_us(samples: Sequence[int]) -> float:

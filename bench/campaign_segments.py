@@ -35,15 +35,11 @@ Run: ``python bench/campaign_segments.py [--contacts N] [--runs N] [--rebuild] [
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
-import os
 import random
 import sqlite3
 import statistics
 import sys
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -86,24 +82,6 @@ WHERE c.city IN (?, ?, ?)
 """
 COUNT_SQL = f"SELECT COUNT(*) {SEGMENT_SQL}"
 IDS_SQL = f"SELECT c.id {SEGMENT_SQL} ORDER BY c.id"
-
-
-def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").strip().splitlines()[0])
-    parser.add_argument(
-        "--contacts", type=int, default=200_000, help="contacts (default 200,000)"
-    )
-    parser.add_argument("--runs", type=int, default=9, help="timed runs per side (default 9)")
-    parser.add_argument("--rebuild", action="store_true", help="rebuild the cached database")
-    parser.add_argument(
-        "--cache",
-        type=Path,
-        default=Path(
-            os.environ.get("CRMKIT_BENCH_CACHE", Path(tempfile.gettempdir()) / "crmkit-bench")
-        ),
-        help="where generated databases are kept between runs (env CRMKIT_BENCH_CACHE)",
-    )
-    return parser.parse_args()
 
 
 def open_crm(path: Path) -> Any:
@@ -199,18 +177,8 @@ def crmkit_ids(crm: Any, segments: Any, segment: Any) -> list[str]:
     return ids
 
 
-def time_cases(cases: dict[str, Callable[[], object]], runs: int) -> dict[str, list[int]]:
-    """Samples (ns) of each case, the cases taking turns run by run after one warm-up."""
-
-    def ignoring_input(fn: Callable[[], object]) -> Callable[[Any], object]:
-        return lambda _input: fn()
-
-    calls = {name: ignoring_input(fn) for name, fn in cases.items()}
-    return kit.interleave(calls, [None], repeat=runs, warmup=1)
-
-
 def main() -> int:
-    args = parse_args()
+    args = kit.parse_run_args(__doc__, size="contacts", default=200_000)
     path = kit.cached_database(
         args.cache, f"campaign-segments-v1-{args.contacts}.db", args.rebuild,
         lambda p: build(p, args.contacts),
@@ -236,14 +204,14 @@ def main() -> int:
             plain.close()
             return 2
         samples = {
-            "count": time_cases(
+            "count": kit.time_runs(
                 {
                     "hand-written sqlite3": lambda: sql_count(plain),
                     "crmkit Segments.preview(sample=0)": lambda: crmkit_count(segments),
                 },
                 args.runs,
             ),
-            "ids": time_cases(
+            "ids": kit.time_runs(
                 {
                     "hand-written sqlite3": lambda: sql_ids(plain),
                     "crmkit Segments.iter_member_ids": lambda: crmkit_ids(

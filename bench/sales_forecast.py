@@ -37,15 +37,12 @@ Run: ``python bench/sales_forecast.py [--deals N] [--runs N] [--rebuild] [--cach
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
-import os
 import random
 import sqlite3
 import statistics
 import sys
-import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from typing import Any
@@ -66,22 +63,6 @@ TODAY = dt.datetime(2026, 1, 1, 9, 0, tzinfo=dt.UTC)
 
 Figures = dict[tuple[str, str | None], tuple[int, ...]]
 BoardFigures = dict[str, tuple[int, int, int, tuple[str, ...]]]
-
-
-def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").strip().splitlines()[0])
-    parser.add_argument("--deals", type=int, default=100_000, help="deals (default 100,000)")
-    parser.add_argument("--runs", type=int, default=9, help="timed runs per side (default 9)")
-    parser.add_argument("--rebuild", action="store_true", help="rebuild the cached database")
-    parser.add_argument(
-        "--cache",
-        type=Path,
-        default=Path(
-            os.environ.get("CRMKIT_BENCH_CACHE", Path(tempfile.gettempdir()) / "crmkit-bench")
-        ),
-        help="where generated databases are kept between runs (env CRMKIT_BENCH_CACHE)",
-    )
-    return parser.parse_args()
 
 
 # -- the data -------------------------------------------------------------------------
@@ -391,18 +372,8 @@ def same(name: str, figures: Mapping[str, Any]) -> bool:
     return ok
 
 
-def time_cases(cases: dict[str, Callable[[], object]], runs: int) -> dict[str, list[int]]:
-    """Samples (ns) of each case, the cases taking turns run by run after one warm-up."""
-
-    def ignoring_input(fn: Callable[[], object]) -> Callable[[Any], object]:
-        return lambda _input: fn()
-
-    calls = {name: ignoring_input(fn) for name, fn in cases.items()}
-    return kit.interleave(calls, [None], repeat=runs, warmup=1)
-
-
 def main() -> int:
-    args = parse_args()
+    args = kit.parse_run_args(__doc__, size="deals", default=100_000)
     path = kit.cached_database(
         args.cache, f"sales-forecast-v1-{args.deals}.db", args.rebuild,
         lambda p: build(p, args.deals),
@@ -431,7 +402,7 @@ def main() -> int:
             print("the ways of computing the figures disagree; nothing timed")
             return 2
         samples = {
-            "forecast": time_cases(
+            "forecast": kit.time_runs(
                 {
                     "hand-written sqlite3": lambda: sql_forecast(plain),
                     "crmkit forecast(quarter, by_owner)": lambda: crmkit_forecast(forecasts),
@@ -442,7 +413,7 @@ def main() -> int:
                 },
                 args.runs,
             ),
-            "board": time_cases(
+            "board": kit.time_runs(
                 {
                     "hand-written sqlite3": lambda: sql_board(plain),
                     "crmkit board()": lambda: crmkit_board(forecasts),

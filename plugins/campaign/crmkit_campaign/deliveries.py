@@ -40,13 +40,13 @@ from crmkit_campaign.channels import (
 from crmkit_campaign.claims import Claim
 from crmkit_campaign.entities import Campaign, Delivery, Exclusion, Step
 from crmkit_campaign.responses import timeline_channel
-from crmkit_campaign.settings import campaign_settings
 from crmkit_campaign.templates import compose
 
 if TYPE_CHECKING:
     from crmkit import CRM, OutboundChannel, OutboundMessage
     from crmkit.entities.core import Contact
     from crmkit.uow import UnitOfWork
+    from crmkit_campaign.settings import CampaignSettings
     from crmkit_campaign.throttle import Throttle
 
 DELIVERY = "campaign.delivery"
@@ -102,6 +102,7 @@ class Sender:
         limit: int | None,
         dry_run: bool,
         throttle: Throttle,
+        settings: CampaignSettings,
     ) -> None:
         self.crm = crm
         self.campaign = campaign
@@ -110,7 +111,7 @@ class Sender:
         self.limit = limit
         self.dry_run = dry_run
         self.throttle = throttle
-        self.settings = campaign_settings(crm)
+        self.settings = settings
         self.adapter: OutboundChannel = adapter_for(crm, campaign.channel)
         self.delivery_type = crm.entity_type(DELIVERY)
         self.exclusion_type = crm.entity_type(EXCLUSION)

@@ -20,6 +20,7 @@ from crmkit_campaign.deliveries import DELIVERY, EXCLUSION, Outgoing, Sender
 from crmkit_campaign.entities import DELIVERY_STATUSES, Campaign, Delivery
 from crmkit_campaign.records import campaign_steps, current_campaign, find_campaign
 from crmkit_campaign.screening import screen
+from crmkit_campaign.settings import campaign_settings
 from crmkit_campaign.throttle import Throttle
 
 if TYPE_CHECKING:
@@ -97,7 +98,8 @@ def resend(crm: CRM, delivery_id: str, *, actor: str | None = None) -> Delivery:
             record=row["id"],
         )
     sender = Sender(
-        crm, campaign, now=utcnow(), actor=actor, limit=None, dry_run=False, throttle=Throttle(None)
+        crm, campaign, now=utcnow(), actor=actor, limit=None, dry_run=False,
+        throttle=Throttle(None), settings=campaign_settings(crm),
     )
     crm.privacy.require(
         "contact",

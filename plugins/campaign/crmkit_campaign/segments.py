@@ -132,8 +132,8 @@ class Segments:
         """
         if sample < 0:
             raise ValidationError(ENTITY, None, f"sample {sample}: give 0 or more")
-        segment = self.get(ref)
         with self._crm.backend.read() as reader:
+            segment = self._get(reader, ref)
             flt = segment_filter(self._crm, reader, segment, now=now)
         if actor is None:
             return self._preview(self._crm.contacts, segment, flt, sample)
@@ -157,10 +157,14 @@ class Segments:
     ) -> builtins.list[str]:
         """Up to ``limit`` member ids after ``after_id``, in id order (one SQL query a page)."""
         flt = segment_filter(self._crm, reader, segment, now=now)
-        if after_id is not None:
-            flt = AllOf((flt, Cond("id", "gt", after_id)))
+        return self._member_page(reader, flt, after_id, limit)
+
+    def _member_page(
+        self, reader: StorageReader, members: Filter, after_id: str | None, limit: int
+    ) -> builtins.list[str]:
+        where = members if after_id is None else AllOf((members, Cond("id", "gt", after_id)))
         rows = reader.query(
-            self._crm.entity_type("contact"), Query(where=flt, order_by=("id",), limit=limit)
+            self._crm.entity_type("contact"), Query(where=where, order_by=("id",), limit=limit)
         )
         return [row["id"] for row in rows]
 
@@ -173,10 +177,10 @@ class Segments:
         now: dt.datetime | None = None,
     ) -> Iterator[builtins.list[str]]:
         """Every member id, in pages of ``page`` ids in id order, all as of one ``now``."""
-        moment = now or utcnow()
+        members = segment_filter(self._crm, reader, segment, now=now or utcnow())
         after: str | None = None
         while True:
-            ids = self.member_ids(reader, segment, after_id=after, limit=page, now=moment)
+            ids = self._member_page(reader, members, after, page)
             if ids:
                 yield ids
             if len(ids) < page:

@@ -113,7 +113,7 @@ def send_due(
     throttle = Throttle(per_minute_limit(settings, found), sleep=sleep, clock=clock)
     sender = Sender(
         crm, found, now=now or utcnow(), actor=actor, limit=limit, dry_run=dry_run,
-        throttle=throttle,
+        throttle=throttle, settings=settings,
     )
     if not dry_run:
         settled = reconcile(crm, found, actor=actor)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import click
 
-from crmkit.cli.lazy import LazyGroup, load_command
+from crmkit.cli.lazy import LazyGroup
 
 # name -> (module:attribute, one-line help), in the order ``crmkit campaign --help`` lists them.
 CAMPAIGN_COMMANDS: dict[str, tuple[str, str]] = {
@@ -68,4 +68,4 @@ def campaign_group() -> None:
     """Marketing campaigns: segments, consent-checked sends, follow-ups and results."""
 
 
-__all__ = ["CAMPAIGN_COMMANDS", "campaign_group", "load_command"]
+__all__ = ["CAMPAIGN_COMMANDS", "campaign_group"]
