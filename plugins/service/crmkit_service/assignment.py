@@ -30,16 +30,16 @@ from crmkit.errors import ValidationError
 from crmkit.storage.query import Aggregate, AllOf, Cond, GroupKey, Measure, Query
 from crmkit_service.entities import Agent, Ticket
 from crmkit_service.settings import Team, service_settings
-from crmkit_service.ticket_records import save_ticket, ticket_ref
+from crmkit_service.ticket_records import TICKET, save_ticket, ticket_ref
 
 if TYPE_CHECKING:
     from crmkit.crm import CRM
     from crmkit.entities.types import EntityType
     from crmkit.storage.base import StorageReader
     from crmkit.uow import UnitOfWork
+    from crmkit_service.settings import ServiceSettings
 
 AGENT = "service.agent"
-TICKET = "service.ticket"
 OPEN_STATUSES = ("new", "open", "waiting", "reopened")
 """Statuses in which a ticket counts as an agent's open work (not resolved or closed)."""
 
@@ -139,10 +139,12 @@ def choose_agent(uow: UnitOfWork, team: Team) -> str | None:
     return _round_robin(candidates, last_assigned(uow.tx, crm, candidates))
 
 
-def known_agents(crm: CRM, rows: dict[str, dict[str, Any]]) -> dict[str, tuple[str, ...]]:
+def known_agents(
+    settings: ServiceSettings, rows: dict[str, dict[str, Any]]
+) -> dict[str, tuple[str, ...]]:
     """Every agent the desk knows (from the teams' settings and agent records) with teams."""
     teams: dict[str, list[str]] = {}
-    for team in service_settings(crm).teams.values():
+    for team in settings.teams.values():
         for name in team_members(team, rows):
             teams.setdefault(name, []).append(team.name)
     for name, row in rows.items():
@@ -185,11 +187,12 @@ class Agents:
         """
         crm = self.crm
         etype = agent_type(crm)
+        settings = service_settings(crm)
         if team is not None:
-            team = service_settings(crm).team(team).name
+            team = settings.team(team).name
         with crm.unit_of_work(actor) as uow:
             rows = agent_rows(uow.tx, crm)
-            known = known_agents(crm, rows)
+            known = known_agents(settings, rows)
             cleaned = name.strip()
             if team is None or not cleaned:
                 cleaned = require_agent(name, known)
@@ -203,13 +206,13 @@ class Agents:
                     changes["team"] = team
                 uow.tx.update(etype, row["id"], changes)
             rows = agent_rows(uow.tx, crm)
-            return self._status(uow.tx, cleaned, known_agents(crm, rows), rows)
+            return self._status(uow.tx, cleaned, known_agents(settings, rows), rows)
 
     def list(self) -> builtins.list[AgentStatus]:
         """Every agent with their teams, availability and open tickets, by name."""
         with self.crm.backend.read() as reader:
             rows = agent_rows(reader, self.crm)
-            known = known_agents(self.crm, rows)
+            known = known_agents(service_settings(self.crm), rows)
             counts = open_counts(reader, self.crm, builtins.list(known))
         return [
             AgentStatus(
@@ -239,12 +242,14 @@ class Agents:
 # -- giving a ticket to someone ---------------------------------------------------------
 
 
-def _check_assignee(uow: UnitOfWork, name: str, team: Team | None, record: str) -> str:
+def _check_assignee(
+    uow: UnitOfWork, settings: ServiceSettings, name: str, team: Team | None, record: str
+) -> str:
     """``name`` checked to be an agent (of ``team`` when one is set)."""
     rows = agent_rows(uow.tx, uow.crm)
     cleaned = name.strip()
     if team is None:
-        known = known_agents(uow.crm, rows)
+        known = known_agents(settings, rows)
         if cleaned not in known:
             raise ValidationError(
                 TICKET,
@@ -289,7 +294,7 @@ def assign_ticket(
         else (settings.team(ticket.team) if ticket.team else None)
     )
     if assignee is not None:
-        name: str | None = _check_assignee(uow, assignee, chosen_team, ticket.key)
+        name: str | None = _check_assignee(uow, settings, assignee, chosen_team, ticket.key)
         method = "manual"
     elif chosen_team is not None:
         name = choose_agent(uow, chosen_team)

@@ -41,6 +41,7 @@ from crmkit.entities import utcnow
 from crmkit.errors import ValidationError
 from crmkit.storage.query import Aggregate, AllOf, Cond, Filter, GroupKey, Measure
 from crmkit_service.assignment import OPEN_STATUSES
+from crmkit_service.feedback import CSAT
 from crmkit_service.report_figures import (
     BACKLOG_BUCKETS,
     DEFAULT_SPAN,
@@ -58,6 +59,7 @@ from crmkit_service.report_figures import (
     period_start,
 )
 from crmkit_service.settings import service_settings
+from crmkit_service.ticket_records import TICKET
 
 if TYPE_CHECKING:
     from crmkit.crm import CRM
@@ -81,8 +83,6 @@ __all__ = [
     "period_start",
 ]
 
-TICKET = "service.ticket"
-CSAT = "service.csat"
 CHUNK = 500
 """How many ticket ids one read of tickets' teams asks for."""
 ZERO = dt.timedelta(0)

@@ -80,6 +80,16 @@ class TargetState:
         }
 
 
+def business_time(value: dt.timedelta | None) -> str | None:
+    """Business time as people read it: ``3h 20m`` (``-1h 05m`` when overdue); ``None`` for none."""
+    if value is None:
+        return None
+    seconds = int(value.total_seconds())
+    sign = "-" if seconds < 0 else ""
+    hours, minutes = divmod(abs(seconds) // 60, 60)
+    return f"{sign}{hours}h {minutes:02d}m"
+
+
 @attrs.frozen
 class SlaState:
     """Where a ticket's two SLA targets stand at one moment."""

@@ -51,7 +51,7 @@ from crmkit_service import sla
 from crmkit_service.assignment import OPEN_STATUSES, assign_ticket
 from crmkit_service.entities import PRIORITIES, Ticket
 from crmkit_service.settings import EscalationRule, ServiceSettings, service_settings
-from crmkit_service.ticket_records import save_ticket, ticket_ref
+from crmkit_service.ticket_records import TICKET, save_ticket, ticket_ref
 
 if TYPE_CHECKING:
     from crmkit.crm import CRM
@@ -60,7 +60,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("crmkit_service.tick")
 
-TICKET = "service.ticket"
 TARGETS: tuple[str, ...] = ("first_response", "resolution")
 ONE_SECOND = dt.timedelta(seconds=1)
 

@@ -28,7 +28,9 @@ from crmkit.storage.query import Aggregate, AllOf, Cond, GroupKey, Query
 from crmkit_service import sla
 from crmkit_service.assignment import OPEN_STATUSES
 from crmkit_service.entities import Feedback, Ticket
+from crmkit_service.feedback import CSAT
 from crmkit_service.settings import service_settings
+from crmkit_service.ticket_records import TICKET
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -40,8 +42,6 @@ if TYPE_CHECKING:
     from crmkit_service.sla import TargetState
 
 TITLE = "Service"
-TICKET = "service.ticket"
-CSAT = "service.csat"
 RESOLVED_STATUSES: tuple[str, ...] = ("resolved", "closed")
 """Statuses in which a ticket counts as resolved for the view."""
 
@@ -148,17 +148,7 @@ def open_ticket_entry(
 
 def target_entry(target: TargetState) -> dict[str, Any]:
     """An SLA target: state, due (ISO), business seconds left and the same as ``3h 20m``."""
-    return {**target.as_dict(), "remaining": business_time(target.remaining)}
-
-
-def business_time(value: dt.timedelta | None) -> str | None:
-    """Business time as ``3h 20m`` (``-1h 05m`` when overdue); ``None`` for none."""
-    if value is None:
-        return None
-    seconds = int(value.total_seconds())
-    sign = "-" if seconds < 0 else ""
-    hours, minutes = divmod(abs(seconds) // 60, 60)
-    return f"{sign}{hours}h {minutes:02d}m"
+    return {**target.as_dict(), "remaining": sla.business_time(target.remaining)}
 
 
 # -- reads (indexed fields only) --------------------------------------------------------

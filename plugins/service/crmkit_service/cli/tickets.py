@@ -48,17 +48,6 @@ def json_option(func: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(func)
 
 
-def business_time(value: dt.timedelta | None) -> str:
-    """``3h 20m`` of business time; ``-1h 05m`` when overdue; empty for none."""
-    if value is None:
-        return ""
-    seconds = int(value.total_seconds())
-    sign = "-" if seconds < 0 else ""
-    minutes = abs(seconds) // 60
-    hours, minutes = divmod(minutes, 60)
-    return f"{sign}{hours}h {minutes:02d}m"
-
-
 def _next_due(ticket: Ticket) -> dt.datetime | None:
     """The due time a desk works to next: first response until met, then resolution."""
     if ticket.first_responded_at is None and ticket.first_response_due is not None:
@@ -72,6 +61,8 @@ def ticket_row(ticket: Ticket) -> dict[str, Any]:
 
 def sla_rows(state: SlaState) -> list[dict[str, Any]]:
     """One row per SLA target: its state, due time and business time left."""
+    from crmkit_service.sla import business_time
+
     rows = []
     for target, clock in (
         ("first response", state.first_response),
