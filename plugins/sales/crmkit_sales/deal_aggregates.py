@@ -12,7 +12,9 @@ import datetime as dt
 from decimal import Decimal
 
 from crmkit.errors import ValidationError
-from crmkit.storage import AllOf, Cond, Filter
+from crmkit.storage import Cond, Filter
+from crmkit_sales.money import check_currency
+from crmkit_sales.records import all_of
 from crmkit_sales.settings import Pipeline, SalesSettings
 
 DEAL = "sales.deal"
@@ -21,9 +23,9 @@ RATE_PLACES = Decimal("0.0001")
 DAY_PLACES = Decimal("0.1")
 
 
-def all_present(*conds: Filter | None) -> Filter:
-    present = [c for c in conds if c is not None]
-    return present[0] if len(present) == 1 else AllOf(tuple(present))
+def all_present(*conds: Filter | None) -> Filter | None:
+    """The conditions given joined with AND, the ``None`` ones (filters not asked for) left out."""
+    return all_of([c for c in conds if c is not None])
 
 
 def equals(field: str, value: str | None) -> Cond | None:
@@ -53,12 +55,7 @@ def check_window(entity: str, field: str, since: dt.date | None, until: dt.date 
 def target_currency(settings: SalesSettings, currency: str | None) -> str:
     if currency is None:
         return settings.default_currency
-    code = currency.strip().upper()
-    if len(code) != 3 or not code.isalpha():
-        raise ValidationError(
-            DEAL, "currency", f"{currency!r} is not a currency code; use ISO 4217, e.g. EUR"
-        )
-    return code
+    return check_currency(currency, entity=DEAL)
 
 
 def stage_of(

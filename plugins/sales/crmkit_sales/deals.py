@@ -61,24 +61,7 @@ if TYPE_CHECKING:
     from crmkit.entities.core import Contact
     from crmkit.uow import UnitOfWork
 
-__all__ = [
-    "CLOSED_STAGES",
-    "DEAL",
-    "KEEP",
-    "STATUSES",
-    "Deals",
-    "close_deal",
-    "deal_amount",
-    "deal_type",
-    "find_contact",
-    "format_money",
-    "load_deal",
-    "move_deal",
-    "open_deal",
-    "parse_date",
-    "read_history",
-    "reopen_deal",
-]
+__all__ = ["KEEP", "Deals", "open_deal"]
 
 
 class _Keep(enum.Enum):
@@ -143,9 +126,10 @@ def open_deal(
     """
     crm = uow.crm
     name = _title(title)
-    plan = sales_settings(crm).pipeline(pipeline)
+    settings = sales_settings(crm)
+    plan = settings.pipeline(pipeline)
     first = open_stage(plan, stage, record=None) if stage is not None else plan.open_stages[0]
-    code = _currency(uow, currency)
+    code = currency if currency is not None else settings.default_currency
     money = parse_money(amount, code, entity=DEAL, field="amount")
     closes = parse_date(expected_close, entity=DEAL, field="expected_close")
     items = _products(products)

@@ -46,7 +46,8 @@ def _quantum(currency: str) -> Decimal:
     return Decimal(1).scaleb(-minor_units(currency))
 
 
-def _check_currency(currency: str, *, entity: str = "sales.deal", field: str = "currency") -> str:
+def check_currency(currency: str, *, entity: str = "sales.deal", field: str = "currency") -> str:
+    """``currency`` as an upper-case ISO 4217 code; else an error naming ``entity.field``."""
     code = currency.strip().upper() if isinstance(currency, str) else ""
     if not CURRENCY_CODE.match(code):
         raise ValidationError(
@@ -85,7 +86,7 @@ class Money:
     """
 
     amount: Decimal = attrs.field(validator=_validate_amount)
-    currency: str = attrs.field(converter=_check_currency)
+    currency: str = attrs.field(converter=check_currency)
 
     @classmethod
     def zero(cls, currency: str) -> Money:
@@ -142,7 +143,7 @@ def parse_money(
     negative amounts unless ``allow_negative``. The result carries exactly the
     currency's number of decimals.
     """
-    code = _check_currency(currency, entity=entity, field="currency")
+    code = check_currency(currency, entity=entity, field="currency")
     if isinstance(value, bool | float):
         raise ValidationError(
             entity,
@@ -197,14 +198,14 @@ def to_minor(money: Money) -> int:
 
 def from_minor(minor: int, currency: str) -> Money:
     """Whole minor units back to :class:`Money` (1999, "EUR" -> 19.99 EUR)."""
-    code = _check_currency(currency)
+    code = check_currency(currency)
     return Money(Decimal(minor).scaleb(-minor_units(code)).quantize(_quantum(code)), code)
 
 
 def _rate_map(rates: Mapping[str, Decimal | str | int]) -> dict[str, Decimal]:
     parsed: dict[str, Decimal] = {}
     for code, rate in rates.items():
-        name = _check_currency(code, entity="sales.rates", field=code)
+        name = check_currency(code, entity="sales.rates", field=code)
         if isinstance(rate, float | bool):
             raise ValidationError(
                 "sales.rates", code, f'{rate!r}: give the rate as a decimal string like "0.92"'
@@ -225,7 +226,7 @@ def _rate_map(rates: Mapping[str, Decimal | str | int]) -> dict[str, Decimal]:
 class RateTable:
     """Exchange rates into one base currency: ``rates["USD"] = 0.92`` means 1 USD = 0.92 base."""
 
-    base: str = attrs.field(converter=_check_currency)
+    base: str = attrs.field(converter=check_currency)
     rates: dict[str, Decimal] = attrs.field(converter=_rate_map, factory=dict)
 
     def rate(self, currency: str) -> Decimal:
@@ -244,7 +245,7 @@ class RateTable:
 
     def convert(self, money: Money, to: str) -> Money:
         """``money`` in currency ``to``, rounded half-even to its minor units."""
-        target = _check_currency(to)
+        target = check_currency(to)
         if money.currency == target:
             return money
         amount = money.amount * self.rate(money.currency) / self.rate(target)
@@ -269,7 +270,7 @@ def total(
             raise ValidationError(
                 "sales.money", "currency", "no amounts to total; pass currency= for the result"
             )
-    target = _check_currency(currency)
+    target = check_currency(currency)
     result = Money.zero(target)
     for money in items:
         if money.currency != target:

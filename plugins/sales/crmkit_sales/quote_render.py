@@ -20,14 +20,10 @@ from crmkit.errors import ValidationError
 from crmkit_sales.entities import Deal, Quote, QuoteLine
 from crmkit_sales.money import Money, from_minor
 from crmkit_sales.quotes import quote_label, quote_money
+from crmkit_sales.records import format_money
 
 Format = Literal["markdown", "html", "json"]
 FORMATS: tuple[str, ...] = ("markdown", "html", "json")
-
-
-def figure(money: Money) -> str:
-    """``12,500.00 EUR``: thousands separators, the currency's decimals, its code."""
-    return f"{money.amount:,} {money.currency}"
 
 
 def number(value: Decimal) -> str:
@@ -42,10 +38,10 @@ def line_cells(line: QuoteLine, currency: str) -> dict[str, str]:
         "product": line.product,
         "description": line.description or "",
         "quantity": number(line.quantity),
-        "unit_price": figure(from_minor(line.unit_price_minor, currency)),
+        "unit_price": format_money(from_minor(line.unit_price_minor, currency)),
         "discount": f"{number(line.discount_pct)}%",
         "tax": f"{number(line.tax_pct)}%",
-        "total": figure(from_minor(line.total_minor, currency)),
+        "total": format_money(from_minor(line.total_minor, currency)),
     }
 
 
@@ -65,10 +61,10 @@ _RIGHT = {"position", "quantity", "unit_price", "discount", "total", "tax"}
 def _totals(quote: Quote) -> list[tuple[str, str]]:
     money = quote_money(quote)
     return [
-        ("Subtotal", figure(money.subtotal)),
-        ("Discount", figure(-money.discount) if money.discount.amount else figure(money.discount)),
-        ("Tax", figure(money.tax)),
-        ("Total", figure(money.total)),
+        ("Subtotal", format_money(money.subtotal)),
+        ("Discount", format_money(-money.discount if money.discount.amount else money.discount)),
+        ("Tax", format_money(money.tax)),
+        ("Total", format_money(money.total)),
     ]
 
 

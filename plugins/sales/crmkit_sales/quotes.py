@@ -34,7 +34,7 @@ from crmkit.errors import ValidationError
 from crmkit.storage.query import Cond, Filter, Query
 from crmkit_sales.deal_records import load_deal
 from crmkit_sales.entities import Deal, Quote, QuoteLine
-from crmkit_sales.money import parse_money
+from crmkit_sales.money import check_currency
 from crmkit_sales.quote_decisions import decide_quote, expire_due_quotes
 from crmkit_sales.quote_figures import (
     LineAmounts,
@@ -105,10 +105,6 @@ REVISABLE: tuple[str, ...] = ("sent", "rejected", "expired")
 # -- checking input -----------------------------------------------------------
 
 
-def _currency(value: str) -> str:
-    return parse_money(0, value, entity=QUOTE, field="currency").currency
-
-
 def _valid_until(value: dt.date | str | None, *, record: str | None) -> dt.date | None:
     day = parse_date(value, entity=QUOTE, field="valid_until")
     if day is not None and day < utcnow().date():
@@ -135,7 +131,7 @@ def add_quote(
     """Start quote version 1, a draft, for an open deal (currency: the deal's)."""
     deal = load_deal(uow.tx, uow.crm, deal_ref)
     require_open_deal(deal, "a new quote")
-    code = _currency(currency if currency is not None else deal.currency)
+    code = check_currency(currency if currency is not None else deal.currency, entity=QUOTE)
     until = _valid_until(valid_until, record=None)
     require_contact_write(uow, deal.contact_id, QUOTE)
     number = next_number(uow.tx, uow.crm)

@@ -22,10 +22,11 @@ import crmkit
 from crmkit.errors import ValidationError
 from crmkit.privacy.processing import ReadCheck
 from crmkit.storage.query import AllOf, AnyOf, Cond, Filter, Query
-from crmkit_sales.deals import deal_amount, deal_type, format_money
+from crmkit_sales.deal_records import deal_amount, deal_type
 from crmkit_sales.entities import Deal, Lead, Quote, Task
 from crmkit_sales.money import Money, total
 from crmkit_sales.quotes import quote_label, quote_money, quote_type
+from crmkit_sales.records import format_money
 from crmkit_sales.settings import sales_settings
 
 if TYPE_CHECKING:

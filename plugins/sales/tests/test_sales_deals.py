@@ -7,8 +7,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from crmkit_sales.deals import Deals, deal_amount, format_money
+from crmkit_sales.deal_records import deal_amount
+from crmkit_sales.deals import Deals
 from crmkit_sales.money import Money
+from crmkit_sales.records import format_money
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from crmkit.cli.lazy import LazyGroup, load_command
+from crmkit.cli.lazy import LazyGroup
 
 # name -> (module:attribute, one-line help), in the order ``crmkit sales --help`` lists them.
 SALES_COMMANDS: dict[str, tuple[str, str]] = {
@@ -43,4 +43,4 @@ def sales_group() -> None:
     """Sales: leads, deals through pipeline stages, quotes, tasks and forecasts."""
 
 
-__all__ = ["SALES_COMMANDS", "load_command", "sales_group"]
+__all__ = ["SALES_COMMANDS", "sales_group"]

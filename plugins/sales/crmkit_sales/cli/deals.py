@@ -52,7 +52,7 @@ def json_option(func: F) -> F:
 
 def deal_json(deal: Deal) -> dict[str, Any]:
     """A deal as JSON: every stored field plus ``amount`` as a decimal string."""
-    from crmkit_sales.deals import deal_amount
+    from crmkit_sales.deal_records import deal_amount
 
     data: dict[str, Any] = to_jsonable(deal)
     data["amount"] = str(deal_amount(deal).amount)
@@ -61,7 +61,8 @@ def deal_json(deal: Deal) -> dict[str, Any]:
 
 def deal_row(deal: Deal) -> dict[str, Any]:
     """A deal as a table row, the amount with its currency."""
-    from crmkit_sales.deals import deal_amount, format_money
+    from crmkit_sales.deal_records import deal_amount
+    from crmkit_sales.records import format_money
 
     return {**attrs.asdict(deal, recurse=False), "amount": format_money(deal_amount(deal))}
 
@@ -71,7 +72,8 @@ def _name(contact: Contact) -> str:
 
 
 def _echo_deal(deal: Deal, verb: str, as_json: bool) -> None:
-    from crmkit_sales.deals import deal_amount, format_money
+    from crmkit_sales.deal_records import deal_amount
+    from crmkit_sales.records import format_money
 
     if as_json:
         echo_json(deal_json(deal))
@@ -197,7 +199,9 @@ def show_deal(deal: str, as_json: bool) -> None:
 
     DEAL: an id or the deal's title (any case) when only one deal has it.
     """
-    from crmkit_sales.deals import Deals, deal_amount, format_money
+    from crmkit_sales.deal_records import deal_amount
+    from crmkit_sales.deals import Deals
+    from crmkit_sales.records import format_money
 
     crm = get_crm()
     deals = Deals(crm)

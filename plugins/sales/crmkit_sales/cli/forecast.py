@@ -28,7 +28,7 @@ DAY = click.DateTime(formats=["%Y-%m-%d"])
 
 def money_text(money: Money | None) -> str:
     """``Money(12500.00, EUR)`` as ``12,500.00 EUR``; nothing for ``None``."""
-    from crmkit_sales.deals import format_money
+    from crmkit_sales.records import format_money
 
     return "" if money is None else format_money(money)
 

@@ -43,14 +43,14 @@ STATUSES = ("draft", "sent", "accepted", "rejected", "expired")
 
 
 def _quote_row(quote: Quote) -> dict[str, Any]:
-    from crmkit_sales.quote_render import figure
     from crmkit_sales.quotes import quote_label, quote_money
+    from crmkit_sales.records import format_money
 
     return {
         "quote": quote_label(quote),
         "status": quote.status,
         "deal_id": quote.deal_id,
-        "total": figure(quote_money(quote).total),
+        "total": format_money(quote_money(quote).total),
         "valid_until": quote.valid_until,
         "id": quote.id,
     }
@@ -77,10 +77,10 @@ def _quote_json(quote: Quote, lines: list[QuoteLine] | None = None) -> dict[str,
 
 
 def _done(quote: Quote, what: str) -> None:
-    from crmkit_sales.quote_render import figure
     from crmkit_sales.quotes import quote_label, quote_money
+    from crmkit_sales.records import format_money
 
-    total = figure(quote_money(quote).total)
+    total = format_money(quote_money(quote).total)
     click.echo(f"Quote {quote_label(quote)} {what} (total {total}, status {quote.status})")
 
 
@@ -148,8 +148,9 @@ def line_command(
     Example:
       crmkit sales quotes line Q-00001 --product Widget --quantity 3 --price 19.99 --tax 20
     """
-    from crmkit_sales.quote_render import figure, line_data
+    from crmkit_sales.quote_render import line_data
     from crmkit_sales.quotes import Quotes, quote_label, quote_money
+    from crmkit_sales.records import format_money
 
     quotes = Quotes(get_crm())
     line = quotes.add_line(
@@ -167,7 +168,7 @@ def line_command(
         return
     click.echo(
         f"Added line {line.position} ({line.product}) to {quote_label(updated)}; "
-        f"quote total {figure(quote_money(updated).total)}"
+        f"quote total {format_money(quote_money(updated).total)}"
     )
 
 
@@ -224,8 +225,8 @@ def revise_command(quote: str, valid_until: str | None, notes: str | None) -> No
 @click.option("--today", metavar="YYYY-MM-DD", help="Expire as of this day (default: today).")
 def expire_command(today: str | None) -> None:
     """Mark sent quotes whose valid-until day has passed expired."""
-    from crmkit_sales.deals import parse_date
     from crmkit_sales.quotes import Quotes
+    from crmkit_sales.records import parse_date
 
     day = parse_date(today, entity="sales.quote", field="today")
     count = Quotes(get_crm()).expire_due(day)
@@ -258,8 +259,9 @@ def list_command(deal: str | None, status: str | None, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the quote with its lines as JSON.")
 def show_command(quote: str, as_json: bool) -> None:
     """Show QUOTE with its lines and totals."""
-    from crmkit_sales.quote_render import figure, line_cells
+    from crmkit_sales.quote_render import line_cells
     from crmkit_sales.quotes import Quotes, quote_label, quote_money
+    from crmkit_sales.records import format_money
 
     quotes = Quotes(get_crm())
     found = quotes.get(quote)
@@ -290,10 +292,10 @@ def show_command(quote: str, as_json: bool) -> None:
     click.echo("")
     echo_record(
         {
-            "subtotal": figure(money.subtotal),
-            "discount": figure(money.discount),
-            "tax": figure(money.tax),
-            "total": figure(money.total),
+            "subtotal": format_money(money.subtotal),
+            "discount": format_money(money.discount),
+            "tax": format_money(money.tax),
+            "total": format_money(money.total),
         }
     )
 
